@@ -1,0 +1,83 @@
+"""A frozen, JSON-able description of a network, and the one function that builds it.
+
+Training configs, checkpoints and the bundled pretrained pairs store a :class:`ModelConfig`
+as a plain dict; :func:`build_model` turns it back into a module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from vqseg_core.models.unet import UNet
+from vqseg_core.models.vq_unet import VQUNet
+
+MODEL_KINDS = ("unet", "vqunet")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a UNet or VQ-UNet (the VQ fields are ignored for ``kind="unet"``)."""
+
+    kind: str = "vqunet"
+    spatial_dims: int = 2
+    in_channels: int = 1
+    out_channels: int = 2
+    channels: tuple[int, ...] = (16, 32, 64, 128, 256)
+    num_res_blocks: int = 1
+    norm_groups: int = 8
+    upsample: str = "nearest"
+    codebook_size: int = 1024
+    codebook_dim: int = 256
+    beta: float = 0.25
+    beta_on: str = "codebook"
+    codebook_init: str = "uniform"
+    ema_decay: float | None = None
+    dead_code_threshold: float | None = None
+    cosine: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (tuples become lists)."""
+        d = asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model config keys: {unknown}")
+        return cls(**data)
+
+
+def build_model(config: ModelConfig) -> UNet:
+    """Build the :class:`UNet` or :class:`VQUNet` described by ``config``."""
+    common = dict(
+        spatial_dims=config.spatial_dims,
+        in_channels=config.in_channels,
+        out_channels=config.out_channels,
+        channels=config.channels,
+        num_res_blocks=config.num_res_blocks,
+        norm_groups=config.norm_groups,
+        upsample=config.upsample,
+    )
+    if config.kind == "unet":
+        return UNet(**common)
+    return VQUNet(
+        **common,
+        codebook_size=config.codebook_size,
+        codebook_dim=config.codebook_dim,
+        beta=config.beta,
+        beta_on=config.beta_on,
+        codebook_init=config.codebook_init,
+        ema_decay=config.ema_decay,
+        dead_code_threshold=config.dead_code_threshold,
+        cosine=config.cosine,
+    )

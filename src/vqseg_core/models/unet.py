@@ -1,0 +1,178 @@
+"""UNet for 2D and 3D images, close to the paper-era architecture.
+
+Encoder: a 3x3 stem, then per level ``num_res_blocks`` pre-activation residual blocks
+(GroupNorm + SiLU) and a stride-2 convolution to the next level. Decoder: upsample (nearest +
+conv, or transposed conv), concatenate the skip, residual blocks. Strided and transposed/nearest
+convolutions only (no max-pool or trilinear upsampling), so CUDA training can be deterministic.
+
+The bottleneck is one overridable hook, :meth:`UNet.bottleneck`, which is where
+:class:`~vqseg_core.models.vq_unet.VQUNet` puts its quantiser.
+
+Inputs whose spatial size is not a multiple of ``2 ** (len(channels) - 1)`` are padded
+(replicate padding, split evenly before/after each axis) and the logits are cropped back, so
+``model(x)`` always has the input's spatial shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vqseg_core.models.blocks import Down, ResBlock, Up, conv
+from vqseg_core.models.output import Encoding, ModelOutput, QuantizerOutput
+
+UPSAMPLE_MODES = ("nearest", "transpose")
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+class UNet(nn.Module):
+    """A residual UNet for 2D or 3D segmentation.
+
+    Args:
+        spatial_dims: 2 for images ``(B, C, H, W)``, 3 for volumes ``(B, C, H, W, D)``.
+        in_channels: input channels C.
+        out_channels: output channels (classes, background included).
+        channels: feature channels per level; ``len(channels) - 1`` stride-2 downsamplings.
+            Default ``(16, 32, 64, 128, 256)``: four downsamplings, a 256-channel bottleneck.
+        num_res_blocks: residual blocks per level, in encoder and decoder.
+        norm_groups: GroupNorm groups; must divide every entry of ``channels``.
+        upsample: ``"nearest"`` (nearest + 3x3 conv, paper-like) or ``"transpose"``.
+
+    Raises:
+        ValueError: naming the argument, for any invalid value.
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        channels: Sequence[int] = (16, 32, 64, 128, 256),
+        num_res_blocks: int = 1,
+        norm_groups: int = 8,
+        upsample: str = "nearest",
+    ) -> None:
+        super().__init__()
+        if spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
+        _check_positive_int("in_channels", in_channels)
+        _check_positive_int("out_channels", out_channels)
+        _check_positive_int("num_res_blocks", num_res_blocks)
+        _check_positive_int("norm_groups", norm_groups)
+        channels = tuple(channels)
+        if len(channels) < 2:
+            raise ValueError(f"channels needs at least 2 levels, got {channels!r}")
+        for c in channels:
+            _check_positive_int("channels", c)
+            if c % norm_groups:
+                raise ValueError(
+                    f"channels must all be divisible by norm_groups={norm_groups}, got {channels!r}"
+                )
+        if upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+
+        self.spatial_dims = spatial_dims
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.channels = channels
+        self.factor = 2 ** (len(channels) - 1)
+        g, n, sd = norm_groups, num_res_blocks, spatial_dims
+
+        self.stem = conv(sd, in_channels, channels[0])
+        self.encoder = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        for i, c in enumerate(channels):
+            self.encoder.append(nn.Sequential(*[ResBlock(sd, c, c, g) for _ in range(n)]))
+            if i + 1 < len(channels):
+                self.downs.append(Down(sd, c, channels[i + 1]))
+        self.ups = nn.ModuleList()
+        self.decoder = nn.ModuleList()
+        for i in reversed(range(len(channels) - 1)):
+            c = channels[i]
+            self.ups.append(Up(sd, channels[i + 1], c, upsample))
+            blocks = [ResBlock(sd, 2 * c, c, g)] + [ResBlock(sd, c, c, g) for _ in range(n - 1)]
+            self.decoder.append(nn.Sequential(*blocks))
+        self.head = nn.Sequential(nn.GroupNorm(g, channels[0]), nn.SiLU(), conv(sd, channels[0], out_channels, 1))
+
+    # -- the bottleneck hook -------------------------------------------------------------
+    def bottleneck(self, h: torch.Tensor) -> tuple[Encoding, torch.Tensor, QuantizerOutput | None]:
+        """Map the deepest features to (encoding, decoder input, quantiser result or None)."""
+        return Encoding(features=h), h, None
+
+    # -- public API -----------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, out_channels, *spatial)`` for ``x`` ``(B, in_channels, *spatial)``."""
+        return self.forward_with_aux(x).logits
+
+    def encode(self, x: torch.Tensor) -> Encoding:
+        """The bottleneck of ``x`` (see :class:`Encoding`); the decoder is not run."""
+        h, _skips, _pads = self._encode(x)
+        return self.bottleneck(h)[0]
+
+    def forward_with_aux(self, x: torch.Tensor) -> ModelOutput:
+        """One forward pass returning logits, the bottleneck encoding and the VQ terms."""
+        h, skips, pads = self._encode(x)
+        encoding, h, vq = self.bottleneck(h)
+        for up, block, skip in zip(self.ups, self.decoder, reversed(skips), strict=True):
+            h = block(torch.cat([up(h), skip], dim=1))
+        logits = self._crop(self.head(h), pads)
+        return ModelOutput(logits=logits, encoding=encoding, vq=vq)
+
+    def padded_shape(self, spatial: Sequence[int]) -> tuple[int, ...]:
+        """The spatial shape an input of shape ``spatial`` is padded to."""
+        return tuple(-(-s // self.factor) * self.factor for s in spatial)
+
+    def latent_shape(self, spatial: Sequence[int]) -> tuple[int, ...]:
+        """The bottleneck's spatial shape for an input of spatial shape ``spatial``."""
+        return tuple(s // self.factor for s in self.padded_shape(spatial))
+
+    # -- internals ------------------------------------------------------------------------
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], list[int]]:
+        if x.ndim != self.spatial_dims + 2:
+            raise ValueError(
+                f"expected input of shape (B, {self.in_channels}, {'H, W' if self.spatial_dims == 2 else 'H, W, D'}), "
+                f"got {tuple(x.shape)}"
+            )
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"expected {self.in_channels} input channels, got {x.shape[1]}")
+        if any(s == 0 for s in x.shape[2:]):
+            raise ValueError(f"input has an empty spatial axis: {tuple(x.shape)}")
+        x, pads = self._pad(x)
+        h = self.stem(x)
+        skips = []
+        for i, block in enumerate(self.encoder):
+            h = block(h)
+            if i < len(self.downs):
+                skips.append(h)
+                h = self.downs[i](h)
+        return h, skips, pads
+
+    def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
+        spatial = x.shape[2:]
+        target = self.padded_shape(spatial)
+        if tuple(spatial) == target:
+            return x, []
+        pads: list[int] = []  # F.pad order: last axis first, (before, after)
+        for s, t in zip(reversed(spatial), reversed(target), strict=True):
+            total = t - s
+            pads += [total // 2, total - total // 2]
+        return F.pad(x, pads, mode="replicate"), pads
+
+    @staticmethod
+    def _crop(y: torch.Tensor, pads: list[int]) -> torch.Tensor:
+        if not pads:
+            return y
+        slices = [slice(None), slice(None)]
+        n = len(pads) // 2
+        for axis in range(n):
+            before, after = pads[2 * (n - 1 - axis)], pads[2 * (n - 1 - axis) + 1]
+            size = y.shape[2 + axis]
+            slices.append(slice(before, size - after))
+        return y[tuple(slices)]
