@@ -11,7 +11,9 @@ from hypothesis import settings
 settings.register_profile("ci", deadline=None, print_blob=True)
 settings.load_profile("ci")
 
-SHARED_DATA = Path(os.environ.get("VQSEG_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("VQSEG_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data")
+)
 
 
 @pytest.fixture(scope="session")

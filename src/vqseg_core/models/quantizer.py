@@ -108,11 +108,15 @@ class VectorQuantizer(nn.Module):
         if beta_on not in BETA_PLACEMENTS:
             raise ValueError(f"beta_on must be one of {BETA_PLACEMENTS}, got {beta_on!r}")
         if codebook_init not in CODEBOOK_INITS:
-            raise ValueError(f"codebook_init must be one of {CODEBOOK_INITS}, got {codebook_init!r}")
+            raise ValueError(
+                f"codebook_init must be one of {CODEBOOK_INITS}, got {codebook_init!r}"
+            )
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise ValueError(f"ema_decay must lie in (0, 1) or be None, got {ema_decay!r}")
         if dead_code_threshold is not None and not dead_code_threshold >= 0:
-            raise ValueError(f"dead_code_threshold must be >= 0 or None, got {dead_code_threshold!r}")
+            raise ValueError(
+                f"dead_code_threshold must be >= 0 or None, got {dead_code_threshold!r}"
+            )
         self.codebook_size = codebook_size
         self.codebook_dim = codebook_dim
         self.beta = float(beta)
@@ -122,7 +126,9 @@ class VectorQuantizer(nn.Module):
         self.dead_code_threshold = dead_code_threshold
         self.cosine = cosine
 
-        init = torch.empty(codebook_size, codebook_dim).uniform_(-1 / codebook_size, 1 / codebook_size)
+        init = torch.empty(codebook_size, codebook_dim).uniform_(
+            -1 / codebook_size, 1 / codebook_size
+        )
         self.codebook = nn.Parameter(init, requires_grad=ema_decay is None)
         self.register_buffer("initialized", torch.tensor(codebook_init == "uniform"))
         self.register_buffer("usage", torch.ones(codebook_size))

@@ -99,7 +99,9 @@ class UNet(nn.Module):
             self.ups.append(Up(sd, channels[i + 1], c, upsample))
             blocks = [ResBlock(sd, 2 * c, c, g)] + [ResBlock(sd, c, c, g) for _ in range(n - 1)]
             self.decoder.append(nn.Sequential(*blocks))
-        self.head = nn.Sequential(nn.GroupNorm(g, channels[0]), nn.SiLU(), conv(sd, channels[0], out_channels, 1))
+        self.head = nn.Sequential(
+            nn.GroupNorm(g, channels[0]), nn.SiLU(), conv(sd, channels[0], out_channels, 1)
+        )
 
     # -- the bottleneck hook -------------------------------------------------------------
     def bottleneck(self, h: torch.Tensor) -> tuple[Encoding, torch.Tensor, QuantizerOutput | None]:

@@ -71,7 +71,9 @@ class VQUNet(UNet):
         width = self.channels[-1]
         self.pre_quant = conv(spatial_dims, width, codebook_dim, kernel=1)
         self.post_quant: nn.Module = (
-            nn.Identity() if codebook_dim == width else conv(spatial_dims, codebook_dim, width, kernel=1)
+            nn.Identity()
+            if codebook_dim == width
+            else conv(spatial_dims, codebook_dim, width, kernel=1)
         )
 
     def bottleneck(self, h: torch.Tensor) -> tuple[Encoding, torch.Tensor, QuantizerOutput | None]:
