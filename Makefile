@@ -9,7 +9,7 @@ setup:
 	bash scripts/setup.sh
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff check .
 
 test: setup lint
 	bash scripts/run_tests.sh $(PYTEST_ARGS)
