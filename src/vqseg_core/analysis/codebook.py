@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from vqseg_core.models.quantizer import perplexity_from_counts
+
 
 def code_counts(indices: torch.Tensor, codebook_size: int) -> torch.Tensor:
     """Histogram of code indices.
@@ -40,16 +42,6 @@ def used_codes(indices: torch.Tensor, codebook_size: int) -> int:
 def dead_codes(indices: torch.Tensor, codebook_size: int) -> torch.Tensor:
     """Sorted indices of the codes that never occur in ``indices`` (long tensor)."""
     return torch.nonzero(code_counts(indices, codebook_size) == 0).reshape(-1)
-
-
-def perplexity_from_counts(counts: torch.Tensor) -> torch.Tensor:
-    """``exp(entropy)`` of a code histogram: 1 when one code is used, K when all are used equally."""
-    total = counts.sum()
-    if total == 0:
-        return torch.ones((), dtype=torch.float32, device=counts.device)
-    p = counts.float() / total
-    entropy = -(p * torch.log(p.clamp_min(1e-12))).sum()
-    return torch.exp(entropy)
 
 
 def perplexity(indices: torch.Tensor, codebook_size: int) -> float:

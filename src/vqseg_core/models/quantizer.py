@@ -22,7 +22,6 @@ import torch.nn.functional as F
 from torch import distributed as dist
 from torch import nn
 
-from vqseg_core.analysis.codebook import perplexity_from_counts
 from vqseg_core.models.output import QuantizerOutput
 
 BETA_PLACEMENTS = ("codebook", "commitment")
@@ -31,6 +30,16 @@ CODEBOOK_INITS = ("uniform", "kmeans")
 
 def _distributed() -> bool:
     return dist.is_available() and dist.is_initialized()
+
+
+def perplexity_from_counts(counts: torch.Tensor) -> torch.Tensor:
+    """``exp(entropy)`` of a code histogram: 1 when one code is used, K when all are used equally."""
+    total = counts.sum()
+    if total == 0:
+        return torch.ones((), dtype=torch.float32, device=counts.device)
+    p = counts.float() / total
+    entropy = -(p * torch.log(p.clamp_min(1e-12))).sum()
+    return torch.exp(entropy)
 
 
 def nearest_codes(flat: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
