@@ -22,3 +22,57 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} not present (set VQSEG_SHARED_DATA)")
     return SHARED_DATA
+
+
+def _disc_samples(n: int, size: int, seed: int):
+    import numpy as np
+
+    from vqseg_core.train.data import Sample
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    out = []
+    for i in range(n):
+        cy, cx = rng.uniform(0.35, 0.65, 2) * size
+        r = rng.uniform(0.15, 0.25) * size
+        label = ((yy - cy) ** 2 + (xx - cx) ** 2 < r * r).astype(np.int64)
+        label[(np.abs(yy - cy) < r / 3) & (np.abs(xx - cx) < r / 3)] = 2
+        image = (0.2 + 0.3 * (label > 0) + 0.3 * (label == 2) + 0.05 * rng.normal(size=label.shape))
+        out.append(Sample(np.clip(image, 0, 1).astype(np.float32)[None], label, f"disc{i}", (1.0, 1.0)))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_pair_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A tiny 2D UNet / VQ-UNet pair (classes 1 "ring", 2 "core") trained for a few seconds
+    on synthetic discs with the chest-xray recipe at 64x64; ``{"unet": json, "vqunet": json}``."""
+    from vqseg_core.models import ModelConfig
+    from vqseg_core.train.config import DataConfig, LoggingConfig, OptimConfig, ScheduleConfig, TrainConfig
+    from vqseg_core.train.loop import train
+
+    root = tmp_path_factory.mktemp("tiny_pair")
+    samples = _disc_samples(12, 64, 0)
+    paths = {}
+    for kind in ("unet", "vqunet"):
+        config = TrainConfig(
+            name=f"tiny-{kind}",
+            model=ModelConfig(
+                kind=kind, spatial_dims=2, out_channels=3, channels=(8, 16, 32), norm_groups=4,
+                codebook_size=64, codebook_dim=16, codebook_init="kmeans",
+            ),
+            data=DataConfig(recipe="chest_xray", image_size=(64, 64), labels={1: "ring", 2: "core"}),
+            optim=OptimConfig(lr=3e-3, batch_size=4),
+            schedule=ScheduleConfig(steps=40, val_every=40, checkpoint_every=40, checkpoint_minutes=None),
+            logging=LoggingConfig(export_dtype="float32", progress=False),
+        )
+        train(config, root / kind, data=(samples[:10], samples[10:]), device="cpu", echo=lambda m: None)
+        paths[kind] = root / kind / f"tiny-{kind}.json"
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_pair(tiny_pair_files: dict[str, Path]):
+    """The :class:`~vqseg_core.pretrained.ModelPair` of :func:`tiny_pair_files`."""
+    from vqseg_core.pretrained import load_pair_from_files
+
+    return load_pair_from_files(tiny_pair_files["unet"], tiny_pair_files["vqunet"], name="tiny")

@@ -1,0 +1,1 @@
+"""Command-line entry points: thin argparse parsers over the library API."""
