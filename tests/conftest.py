@@ -47,7 +47,13 @@ def tiny_pair_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     """A tiny 2D UNet / VQ-UNet pair (classes 1 "ring", 2 "core") trained for a few seconds
     on synthetic discs with the chest-xray recipe at 64x64; ``{"unet": json, "vqunet": json}``."""
     from vqseg_core.models import ModelConfig
-    from vqseg_core.train.config import DataConfig, LoggingConfig, OptimConfig, ScheduleConfig, TrainConfig
+    from vqseg_core.train.config import (
+        DataConfig,
+        LoggingConfig,
+        OptimConfig,
+        ScheduleConfig,
+        TrainConfig,
+    )
     from vqseg_core.train.loop import train
 
     root = tmp_path_factory.mktemp("tiny_pair")
