@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="resume even though the model or data config differs from the checkpoint's",
     )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument(
+        "--deterministic", action="store_true",
+        help="use only deterministic algorithms (CUDA: slower, bit-reproducible)",
+    )
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     return p
 
@@ -57,6 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_config:
         return 0
     out = args.out or Path("runs") / config.name
+
+    if args.deterministic:
+        import os
+
+        import torch
+
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
 
     from vqseg_core.checkpoint import CheckpointError
     from vqseg_core.io import ImageLoadError

@@ -82,13 +82,22 @@ def _slice_mask(n: int, ranges: Sequence[str]) -> np.ndarray:
     return mask
 
 
+def _cases(dataset: str) -> list[Case]:
+    """The cases of a dataset folder / CSV, or of a bundled sample (``sample:NAME``)."""
+    if dataset.startswith("sample:"):
+        from vqseg_core.data.samples import sample_path
+
+        image, label = sample_path(dataset.removeprefix("sample:"))
+        return [Case(case_id=dataset.removeprefix("sample:"), image=image, label=label)]
+    return list(read_dataset(dataset).cases)
+
+
 def load_training_data(config: TrainConfig, progress: bool = False) -> tuple[list[Sample], list[Sample]]:
     """Training and validation samples for ``config`` (everything held in memory)."""
     data = config.data
     if not data.dataset:
         raise ValueError("data.dataset is empty: name a dataset folder or CSV in the config")
-    dataset = read_dataset(data.dataset)
-    cases = sorted(dataset.cases, key=lambda c: c.case_id)
+    cases = sorted(_cases(data.dataset), key=lambda c: c.case_id)
     if data.max_cases is not None:
         cases = cases[: data.max_cases]
     train_cases, val_cases = split_dataset(cases, data)

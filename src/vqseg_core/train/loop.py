@@ -125,7 +125,9 @@ def train(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
     )
-    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
+    # targets are one-hot floats: MONAI's cross-entropy then takes the soft-label path, which
+    # has a deterministic CUDA kernel (class-index targets go through nll_loss2d, which has none)
+    loss_fn = DiceCELoss(to_onehot_y=False, softmax=True)
 
     start = 0
     if resume and ckpt_path.exists():
@@ -177,7 +179,8 @@ def train(
             if step % config.schedule.val_every == 0 or step == steps:
                 val_dice = _validate(model, val_samples, config, dev, amp, info)
                 if log is not None and val_dice:
-                    log.write(json.dumps({"type": "val", "step": step, "dice": val_dice}) + "\n")
+                    dice = {k: (None if math.isnan(v) else v) for k, v in val_dice.items()}
+                    log.write(json.dumps({"type": "val", "step": step, "dice": dice}) + "\n")
                     log.flush()
             minutes = config.schedule.checkpoint_minutes
             due_by_time = minutes is not None and time.monotonic() - last_save > 60 * minutes
@@ -197,6 +200,8 @@ def train(
 
     weights = None
     if step >= steps and info.is_main:
+        if not val_dice:  # a finished run resumed: validate again rather than export no Dice
+            val_dice = _validate(model, val_samples, config, dev, amp, info)
         weights = _export(model, config, out, val_dice, step)
         say(f"done: {step} steps; weights in {weights}")
     elif step < steps:
@@ -215,7 +220,8 @@ def _train_step(net, model, optimizer, loss_fn, sampler, config, dev, amp, fmt, 
     net.train()
     with torch.autocast(dev.type, dtype=amp or torch.float32, enabled=amp is not None):
         out = net(x)
-    seg = loss_fn(out.logits.float(), y)
+    target = torch.nn.functional.one_hot(y[:, 0], config.model.out_channels).movedim(-1, 1).float()
+    seg = loss_fn(out.logits.float(), target)
     loss = seg + out.vq.loss if out.vq is not None else seg
     if not torch.isfinite(loss):
         raise FloatingPointError(f"loss is {loss.item()} at step {step + 1}; lower optim.lr?")

@@ -1,0 +1,74 @@
+"""Grid changes for images (linear, optional anti-aliasing) and labels (nearest neighbour).
+
+Both map voxel *edges* onto voxel edges (``grid_mode=True``), so the field of view is kept
+exactly: a grid of ``n`` voxels of ``s`` mm becomes ``m`` voxels of ``n * s / m`` mm. Resizing
+labels with :func:`resize_labels` to the original shape is the exact inverse grid change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage
+
+
+def shape_for_spacing(
+    shape: Sequence[int], spacing: Sequence[float], target: Sequence[float]
+) -> tuple[int, ...]:
+    """Grid shape that covers the same field of view at ``target`` mm (at least 1 voxel)."""
+    if len(shape) != len(spacing) or len(shape) != len(target):
+        raise ValueError(
+            f"shape {tuple(shape)}, spacing {tuple(spacing)} and target spacing "
+            f"{tuple(target)} must have the same length"
+        )
+    if any(t <= 0 for t in target) or any(s <= 0 for s in spacing):
+        raise ValueError(f"spacings must be positive, got {tuple(spacing)} -> {tuple(target)}")
+    return tuple(max(1, round(n * s / t)) for n, s, t in zip(shape, spacing, target, strict=True))
+
+
+def resize_image(array: np.ndarray, shape: Sequence[int], *, antialias: bool = True) -> np.ndarray:
+    """Linear resize of a float image ``(H, W)`` or ``(X, Y, Z)`` to ``shape`` (float32).
+
+    With ``antialias`` a Gaussian (sigma = (1/zoom - 1) / 2 voxels) is applied along every
+    axis that shrinks, as scikit-image does, so that fine noise does not alias.
+    """
+    src = np.asarray(array, dtype=np.float32)
+    shape = tuple(int(n) for n in shape)
+    _check_shape(src, shape)
+    if src.shape == shape:
+        return src.copy()
+    zoom = tuple(m / n for m, n in zip(shape, src.shape, strict=True))
+    if antialias and any(z < 1 for z in zoom):
+        sigma = tuple(max(0.0, (1 / z - 1) / 2) for z in zoom)
+        src = ndimage.gaussian_filter(src, sigma, mode="nearest")
+    out = ndimage.zoom(src, zoom, order=1, mode="nearest", grid_mode=True)
+    return _fit(out, shape)
+
+
+def resize_labels(labels: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Nearest-neighbour resize of an integer label map to ``shape`` (dtype kept)."""
+    src = np.asarray(labels)
+    shape = tuple(int(n) for n in shape)
+    _check_shape(src, shape)
+    if src.shape == shape:
+        return src.copy()
+    if src.dtype == bool:
+        return resize_labels(src.astype(np.uint8), shape).astype(bool)
+    zoom = tuple(m / n for m, n in zip(shape, src.shape, strict=True))
+    out = ndimage.zoom(src, zoom, order=0, mode="nearest", grid_mode=True)
+    return _fit(out, shape)
+
+
+def _check_shape(src: np.ndarray, shape: tuple[int, ...]) -> None:
+    if src.ndim != len(shape) or any(n < 1 for n in shape):
+        raise ValueError(f"cannot resize an array of shape {src.shape} to {shape}")
+
+
+def _fit(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    # ndimage.zoom rounds the output shape itself; pad/crop by at most one voxel if it differs.
+    if out.shape == shape:
+        return out
+    slices = tuple(slice(0, min(a, b)) for a, b in zip(out.shape, shape, strict=True))
+    pad = [(0, max(0, b - a)) for a, b in zip(out.shape, shape, strict=True)]
+    return np.pad(out[slices], pad, mode="edge")

@@ -1,0 +1,137 @@
+"""``vqseg-eval``: in-process runs, exit codes and messages, and sharding under torchrun."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vqseg_core.cli.eval import main
+
+
+@pytest.fixture(scope="module")
+def discs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four synthetic disc cases in the paired-folder layout (labels 1 ring, 2 core)."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("eval-cli") / "discs"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:64, :64]
+    for i in range(4):
+        cy, cx = rng.uniform(26, 38, 2)
+        r = rng.uniform(11, 15)
+        label = (((yy - cy) ** 2 + (xx - cx) ** 2) < r * r).astype(np.uint8)
+        label[(np.abs(yy - cy) < r / 3) & (np.abs(xx - cx) < r / 3)] = 2
+        image = 0.2 + 0.3 * (label > 0) + 0.3 * (label == 2) + 0.04 * rng.normal(size=label.shape)
+        Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(
+            root / "images" / f"c{i}.png"
+        )
+        Image.fromarray(label).save(root / "masks" / f"c{i}.png")
+    return root
+
+
+def _pair_args(files) -> list[str]:
+    return ["--unet", str(files["unet"]), "--vqunet", str(files["vqunet"])]
+
+
+NOISE = [
+    "--kinds",
+    "gaussian",
+    "--levels",
+    "0",
+    "20",
+    "--draws",
+    "2",
+    "--seed",
+    "3",
+    "--split",
+    "all",
+]
+RUN = ["--device", "cpu", "--precision", "fp32", "--no-progress"]
+
+
+def test_noise_latent_shift_report_end_to_end(discs, tiny_pair_files, tmp_path, capsys) -> None:
+    pair = _pair_args(tiny_pair_files)
+    assert main(["noise", str(discs), *NOISE, *pair, *RUN, "--out", str(tmp_path / "noise")]) == 0
+    assert (tmp_path / "noise" / "cases.csv").is_file() and (
+        tmp_path / "noise" / "table.md"
+    ).is_file()
+    assert "8 of 8 cells computed" in capsys.readouterr().err
+    assert main(["noise", str(discs), *NOISE, *pair, *RUN, "--out", str(tmp_path / "noise")]) == 0
+    assert "0 of 8 cells computed (8 already in" in capsys.readouterr().err
+    latent = ["latent", str(discs), *NOISE, "--cases", "c0", "c1", *pair, *RUN]
+    assert main([*latent, "--out", str(tmp_path / "latent")]) == 0
+    assert any((tmp_path / "latent" / "heatmaps").glob("*.png"))
+    shift = [
+        "shift",
+        "--in-domain",
+        str(discs),
+        "--shifted",
+        str(discs.parent / "discs"),
+        *pair,
+        *RUN,
+    ]
+    assert main([*shift, "--out", str(tmp_path / "shift")]) == 2  # same name twice
+    assert "same name" in capsys.readouterr().err
+    report = tmp_path / "report.html"
+    assert (
+        main(["report", str(tmp_path / "noise"), str(tmp_path / "latent"), "--out", str(report)])
+        == 0
+    )
+    assert "data:image/png;base64" in report.read_text()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "name a model pair"),
+        (["--pair", "no-such-pair"], "unknown model pair"),
+        (["--unet", "u.json"], "go together"),
+        (["--pair", "x", "--levels", "99"], "unknown model pair"),
+    ],
+)
+def test_user_errors_exit_2_with_a_message(discs, tmp_path, capsys, extra, message) -> None:
+    code = main(["noise", str(discs), "--out", str(tmp_path), "--no-progress", *extra])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vqseg-eval: error:") and message in err
+
+
+def test_bad_level_and_missing_dataset_exit_2(discs, tiny_pair_files, tmp_path, capsys) -> None:
+    pair = _pair_args(tiny_pair_files)
+    assert main(["noise", str(discs), "--levels", "99", *pair, *RUN, "--out", str(tmp_path)]) == 2
+    assert "out of range" in capsys.readouterr().err
+    assert main(["noise", str(tmp_path / "none"), *pair, *RUN, "--out", str(tmp_path)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
+
+
+def test_torchrun_two_processes_match_one(discs, tiny_pair_files, tmp_path) -> None:
+    args = ["noise", str(discs), *NOISE, *_pair_args(tiny_pair_files), *RUN]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [
+        str(torchrun),
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "vqseg_core.cli.eval",
+        *args,
+        "--out",
+        str(tmp_path / "two"),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one = (tmp_path / "one" / "cases.csv").read_text()
+    two = (tmp_path / "two" / "cases.csv").read_text()
+    assert one == two
+    assert (tmp_path / "two" / "table.md").read_text() == (
+        tmp_path / "one" / "table.md"
+    ).read_text()
