@@ -37,8 +37,10 @@ def _disc_samples(n: int, size: int, seed: int):
         r = rng.uniform(0.15, 0.25) * size
         label = ((yy - cy) ** 2 + (xx - cx) ** 2 < r * r).astype(np.int64)
         label[(np.abs(yy - cy) < r / 3) & (np.abs(xx - cx) < r / 3)] = 2
-        image = (0.2 + 0.3 * (label > 0) + 0.3 * (label == 2) + 0.05 * rng.normal(size=label.shape))
-        out.append(Sample(np.clip(image, 0, 1).astype(np.float32)[None], label, f"disc{i}", (1.0, 1.0)))
+        image = 0.2 + 0.3 * (label > 0) + 0.3 * (label == 2) + 0.05 * rng.normal(size=label.shape)
+        out.append(
+            Sample(np.clip(image, 0, 1).astype(np.float32)[None], label, f"disc{i}", (1.0, 1.0))
+        )
     return out
 
 
@@ -63,15 +65,31 @@ def tiny_pair_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
         config = TrainConfig(
             name=f"tiny-{kind}",
             model=ModelConfig(
-                kind=kind, spatial_dims=2, out_channels=3, channels=(8, 16, 32), norm_groups=4,
-                codebook_size=64, codebook_dim=16, codebook_init="kmeans",
+                kind=kind,
+                spatial_dims=2,
+                out_channels=3,
+                channels=(8, 16, 32),
+                norm_groups=4,
+                codebook_size=64,
+                codebook_dim=16,
+                codebook_init="kmeans",
             ),
-            data=DataConfig(recipe="chest_xray", image_size=(64, 64), labels={1: "ring", 2: "core"}),
+            data=DataConfig(
+                recipe="chest_xray", image_size=(64, 64), labels={1: "ring", 2: "core"}
+            ),
             optim=OptimConfig(lr=3e-3, batch_size=4),
-            schedule=ScheduleConfig(steps=40, val_every=40, checkpoint_every=40, checkpoint_minutes=None),
+            schedule=ScheduleConfig(
+                steps=40, val_every=40, checkpoint_every=40, checkpoint_minutes=None
+            ),
             logging=LoggingConfig(export_dtype="float32", progress=False),
         )
-        train(config, root / kind, data=(samples[:10], samples[10:]), device="cpu", echo=lambda m: None)
+        train(
+            config,
+            root / kind,
+            data=(samples[:10], samples[10:]),
+            device="cpu",
+            echo=lambda m: None,
+        )
         paths[kind] = root / kind / f"tiny-{kind}.json"
     return paths
 

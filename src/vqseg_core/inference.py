@@ -55,7 +55,9 @@ class Predictor:
         self.overlap = overlap
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None)
+        return torch.autocast(
+            self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None
+        )
 
     def forward(self, x: torch.Tensor, with_encoding: bool = True) -> Prediction:
         """Logits ``(B, K, *spatial)`` (float32, on the CPU) for ``x`` ``(B, C, *spatial)``."""
@@ -96,4 +98,6 @@ def _cpu(encoding: Encoding | None) -> Encoding | None:
 
     features = move(encoding.features)
     assert features is not None
-    return Encoding(features=features, quantized=move(encoding.quantized), indices=move(encoding.indices))
+    return Encoding(
+        features=features, quantized=move(encoding.quantized), indices=move(encoding.indices)
+    )

@@ -43,7 +43,7 @@ def rejected(path: Path, named: Path) -> CheckpointError:
 def test_export_writes_safetensors_and_json(exported: tuple[VQUNet, Path, Path]) -> None:
     model, weights, meta_path = exported
     assert (weights.name, meta_path.name) == ("vq_small.safetensors", "vq_small.json")
-    meta = json.loads(meta_path.read_text())
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
     assert meta["config"] == {"model": CONFIG.to_dict()}
     assert meta["tensor_count"] == len(model.state_dict())
     assert meta["size_bytes"] == weights.stat().st_size
@@ -73,7 +73,7 @@ def test_half_precision_loads_back_as_float32(tmp_path: Path) -> None:
     model = small_model()
     full, _ = export_weights(model, {}, tmp_path, "full")
     half, meta_path = export_weights(model, {}, tmp_path, "half", dtype=torch.float16)
-    assert json.loads(meta_path.read_text())["dtype"] == "float16"
+    assert json.loads(meta_path.read_text(encoding="utf-8"))["dtype"] == "float16"
     assert half.stat().st_size < 0.6 * full.stat().st_size
     state, _ = load_weights(half)
     for key, value in model.state_dict().items():
@@ -136,7 +136,7 @@ def _meta_copy(tmp_path: Path, exported: tuple[VQUNet, Path, Path]) -> tuple[Pat
     _, weights, meta_path = exported
     (tmp_path / weights.name).write_bytes(weights.read_bytes())
     (tmp_path / meta_path.name).write_bytes(meta_path.read_bytes())
-    return tmp_path / meta_path.name, json.loads(meta_path.read_text())
+    return tmp_path / meta_path.name, json.loads(meta_path.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ def _meta_copy(tmp_path: Path, exported: tuple[VQUNet, Path, Path]) -> tuple[Pat
 def test_bad_json_is_rejected(tmp_path: Path, exported, edit, cause: str) -> None:
     meta_path, meta = _meta_copy(tmp_path, exported)
     new = edit(meta)
-    meta_path.write_text(new if isinstance(new, str) else json.dumps(new))
+    meta_path.write_text(new if isinstance(new, str) else json.dumps(new), encoding="utf-8")
     assert cause in str(rejected(meta_path, tmp_path))
 
 

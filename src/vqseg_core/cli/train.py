@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument(
-        "--deterministic", action="store_true",
+        "--deterministic",
+        action="store_true",
         help="use only deterministic algorithms (CUDA: slower, bit-reproducible)",
     )
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")

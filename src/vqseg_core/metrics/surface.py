@@ -63,7 +63,9 @@ def surface_distances(pred: Any, target: Any, spacing: float | Sequence[float]) 
     return SurfaceDistances(to_target, to_pred)
 
 
-def hd95(pred: Any, target: Any, spacing: float | Sequence[float], *, percentile: float = 95.0) -> float:
+def hd95(
+    pred: Any, target: Any, spacing: float | Sequence[float], *, percentile: float = 95.0
+) -> float:
     """95th-percentile Hausdorff distance in mm (symmetric: max of the two directed percentiles).
 
     Args:
@@ -80,7 +82,11 @@ def hd95(pred: Any, target: Any, spacing: float | Sequence[float], *, percentile
     d = surface_distances(pred, target, spacing)
     if d.pred_to_target.size == 0:
         return float("nan")
-    return float(max(np.percentile(d.pred_to_target, percentile), np.percentile(d.target_to_pred, percentile)))
+    return float(
+        max(
+            np.percentile(d.pred_to_target, percentile), np.percentile(d.target_to_pred, percentile)
+        )
+    )
 
 
 def average_surface_distance(

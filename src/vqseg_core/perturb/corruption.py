@@ -59,14 +59,20 @@ class Corruption:
                 f"level {level} out of range for {self.kind!r}: expected "
                 f"{spec.minimum} to {spec.maximum} {spec.units}"
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or self.seed < 0:
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, numbers.Integral)
+            or self.seed < 0
+        ):
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         object.__setattr__(self, "level", level)
         object.__setattr__(self, "seed", int(self.seed))
         if self.spacing is not None:
             spacing = tuple(float(s) for s in self.spacing)
             if not spacing or not all(math.isfinite(s) and s > 0 for s in spacing):
-                raise ValueError(f"spacing must be positive finite numbers (mm), got {self.spacing!r}")
+                raise ValueError(
+                    f"spacing must be positive finite numbers (mm), got {self.spacing!r}"
+                )
             object.__setattr__(self, "spacing", spacing)
 
     @property
@@ -96,7 +102,9 @@ class Corruption:
             out = self._apply_numpy(work, str(image.dtype), spatial_dims)
             return torch.from_numpy(out).to(device=image.device, dtype=image.dtype)  # type: ignore[return-value]
         if not isinstance(image, np.ndarray):
-            raise TypeError(f"image must be a numpy array or torch tensor, got {type(image).__name__}")
+            raise TypeError(
+                f"image must be a numpy array or torch tensor, got {type(image).__name__}"
+            )
         if not np.issubdtype(image.dtype, np.floating):
             raise ValueError(
                 f"image dtype must be floating (map it to [0, 1] with to_unit_range), got {image.dtype}"
@@ -108,11 +116,15 @@ class Corruption:
     def _apply_numpy(self, x: np.ndarray, dtype_name: str, spatial_dims: int | None) -> np.ndarray:
         """Validate a float64 copy of the input and corrupt it sample by sample."""
         if "float" not in dtype_name:
-            raise ValueError(f"image dtype must be floating (map it to [0, 1] with to_unit_range), got {dtype_name}")
+            raise ValueError(
+                f"image dtype must be floating (map it to [0, 1] with to_unit_range), got {dtype_name}"
+            )
         dims = _spatial_dims(x.ndim, spatial_dims)
         spec = self.spec
         if dims not in spec.spatial_dims:
-            raise ValueError(f"corruption {self.kind!r} supports {spec.spatial_dims}D images, not {dims}D")
+            raise ValueError(
+                f"corruption {self.kind!r} supports {spec.spatial_dims}D images, not {dims}D"
+            )
         spacing = self.spacing if self.spacing is not None else (1.0,) * dims
         if len(spacing) != dims:
             raise ValueError(f"spacing has {len(spacing)} entries for a {dims}D image: {spacing}")
@@ -194,10 +206,14 @@ def _spatial_dims(ndim: int, spatial_dims: int | None) -> int:
     """The number of trailing spatial axes, checked against the array's rank."""
     if spatial_dims is None:
         if ndim not in _DEFAULT_SPATIAL_DIMS:
-            raise ValueError(f"cannot infer spatial dims of a {ndim}-D image; pass spatial_dims=2 or 3")
+            raise ValueError(
+                f"cannot infer spatial dims of a {ndim}-D image; pass spatial_dims=2 or 3"
+            )
         return _DEFAULT_SPATIAL_DIMS[ndim]
     if spatial_dims not in (2, 3) or spatial_dims > ndim:
-        raise ValueError(f"spatial_dims must be 2 or 3 and at most the image rank {ndim}, got {spatial_dims!r}")
+        raise ValueError(
+            f"spatial_dims must be 2 or 3 and at most the image rank {ndim}, got {spatial_dims!r}"
+        )
     return spatial_dims
 
 

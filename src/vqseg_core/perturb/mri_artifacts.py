@@ -21,9 +21,7 @@ def bias_field(
     The gain therefore lies between ``1 / (1 + level/100)`` and ``1 + level/100``.
     """
     coords = np.meshgrid(*[_unit_coords(n) for n in x.shape], indexing="ij")
-    exponents = [
-        e for e in itertools.product(range(4), repeat=x.ndim) if 1 <= sum(e) <= 3
-    ]
+    exponents = [e for e in itertools.product(range(4), repeat=x.ndim) if 1 <= sum(e) <= 3]
     coefficients = rng.uniform(-1.0, 1.0, size=len(exponents))
     poly = np.zeros(x.shape)
     for c, e in zip(coefficients, exponents, strict=True):
@@ -34,7 +32,9 @@ def bias_field(
     return np.clip(x * (1.0 + level / 100.0) ** poly, 0.0, 1.0)
 
 
-def motion(x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]) -> np.ndarray:
+def motion(
+    x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]
+) -> np.ndarray:
     """Rigid translation of ``level`` mm part-way through the acquisition.
 
     Phase-encoding lines are acquired in order of frequency along one random axis; from a random
@@ -55,7 +55,9 @@ def motion(x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple
     return _magnitude(kspace)
 
 
-def ghosting(x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]) -> np.ndarray:
+def ghosting(
+    x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]
+) -> np.ndarray:
     """Every ``n``-th k-space line along a random axis scaled by ``1 - level/100`` (``n`` in 2-8).
 
     Gives faint copies of the image shifted by multiples of ``size / n``; the central line is kept.
@@ -85,7 +87,9 @@ def kspace_spike(
     return _magnitude(kspace)
 
 
-def gibbs(x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]) -> np.ndarray:
+def gibbs(
+    x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]
+) -> np.ndarray:
     """Truncation (Gibbs) ringing: the outer ``level`` % of k-space along every axis is zeroed.
 
     Frequencies with ``|f| > 0.5 (1 - level/100)`` cycles per voxel are removed; deterministic.

@@ -24,7 +24,9 @@ from scipy import special
 _EXACT_POISSON_MAX_MEAN = 1e6
 
 
-def gaussian(x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]) -> np.ndarray:
+def gaussian(
+    x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]
+) -> np.ndarray:
     """Additive Gaussian noise, sd ``level / 100``, clipped to [0, 1]."""
     z = rng.standard_normal(x.shape)
     return np.clip(x + (level / 100.0) * z, 0.0, 1.0)
@@ -42,7 +44,9 @@ def salt_and_pepper(
     return out
 
 
-def poisson(x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]) -> np.ndarray:
+def poisson(
+    x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]
+) -> np.ndarray:
     """Photon-count noise ``Poisson(x c) / c``, ``c = 0.5 / (level/100)^2``, clipped to [0, 1].
 
     The noise sd at mid-grey (0.5) is ``level / 100``.
@@ -52,13 +56,17 @@ def poisson(x: np.ndarray, level: float, rng: np.random.Generator, spacing: tupl
     return np.clip(_scaled_poisson_quantile(u, x, inv_c), 0.0, 1.0)
 
 
-def speckle(x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]) -> np.ndarray:
+def speckle(
+    x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]
+) -> np.ndarray:
     """Multiplicative noise ``x (1 + (level/100) z)``, clipped to [0, 1]."""
     z = rng.standard_normal(x.shape)
     return np.clip(x * (1.0 + (level / 100.0) * z), 0.0, 1.0)
 
 
-def rician(x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]) -> np.ndarray:
+def rician(
+    x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]
+) -> np.ndarray:
     """Magnitude of complex Gaussian noise of sd ``level / 100`` per channel, clipped to [0, 1]."""
     s = level / 100.0
     z1 = rng.standard_normal(x.shape)

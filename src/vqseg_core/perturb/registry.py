@@ -86,7 +86,18 @@ def _spec(
 ) -> CorruptionSpec:
     lo, hi, default = levels
     return CorruptionSpec(
-        name, label, units, lo, hi, default, identity, dims, stochastic, uses_spacing, description, func
+        name,
+        label,
+        units,
+        lo,
+        hi,
+        default,
+        identity,
+        dims,
+        stochastic,
+        uses_spacing,
+        description,
+        func,
     )
 
 
@@ -149,4 +160,6 @@ def get_spec(kind: str) -> CorruptionSpec:
     try:
         return REGISTRY[kind]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown corruption kind {kind!r}; known kinds: {sorted(REGISTRY)}") from None
+        raise ValueError(
+            f"unknown corruption kind {kind!r}; known kinds: {sorted(REGISTRY)}"
+        ) from None

@@ -22,7 +22,9 @@ def downsample(
     return np.clip(back, 0.0, 1.0)
 
 
-def jpeg(x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]) -> np.ndarray:
+def jpeg(
+    x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]
+) -> np.ndarray:
     """8-bit greyscale JPEG round trip at quality ``round(level)`` (2D only).
 
     The corruption entry point treats quality 100 as "no compression" (the exact input).

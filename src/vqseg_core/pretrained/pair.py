@@ -49,14 +49,20 @@ class ModelPair:
         """2 or 3."""
         return int(self.models["unet"].spatial_dims)
 
-    def predictor(self, key: str, device: str | torch.device = "auto", precision: str = "auto") -> Predictor:
+    def predictor(
+        self, key: str, device: str | torch.device = "auto", precision: str = "auto"
+    ) -> Predictor:
         """The (cached) :class:`Predictor` of model ``key`` on ``device``."""
         cache_key = (key, str(device), precision)
         if cache_key not in self._predictors:
-            self._predictors[cache_key] = Predictor(self.models[key], device, precision, self.patch_size)
+            self._predictors[cache_key] = Predictor(
+                self.models[key], device, precision, self.patch_size
+            )
         return self._predictors[cache_key]
 
-    def preprocess(self, array: np.ndarray, spacing: Sequence[float] | None = None) -> tuple[np.ndarray, PreprocessContext]:
+    def preprocess(
+        self, array: np.ndarray, spacing: Sequence[float] | None = None
+    ) -> tuple[np.ndarray, PreprocessContext]:
         """Map a raw image to the model frame: ``(1, *model_shape)`` float32 and its context."""
         arr = np.asarray(array, dtype=np.float32)
         if arr.ndim != self.recipe.spatial_dims:
@@ -68,10 +74,17 @@ class ModelPair:
         return x[None], ctx
 
     def forward(
-        self, x: np.ndarray | torch.Tensor, device: str | torch.device = "auto", precision: str = "auto"
+        self,
+        x: np.ndarray | torch.Tensor,
+        device: str | torch.device = "auto",
+        precision: str = "auto",
     ) -> dict[str, Prediction]:
         """Both networks on model-frame input ``(C, *shape)`` or ``(B, C, *shape)``."""
-        t = torch.as_tensor(np.asarray(x, dtype=np.float32)) if not isinstance(x, torch.Tensor) else x.float()
+        t = (
+            torch.as_tensor(np.asarray(x, dtype=np.float32))
+            if not isinstance(x, torch.Tensor)
+            else x.float()
+        )
         if t.ndim == self.spatial_dims + 1:
             t = t[None]
         return {k: self.predictor(k, device, precision).forward(t) for k in MODEL_KEYS}
@@ -104,19 +117,24 @@ class ModelPair:
 def _model_from_weights(path: Path) -> tuple[UNet, dict[str, Any], str]:
     state, config = load_weights(path)
     try:
-        train_cfg = config_from_dict({k: v for k, v in config.items() if k not in ("classes", "validation_dice")})
+        train_cfg = config_from_dict(
+            {k: v for k, v in config.items() if k not in ("classes", "validation_dice")}
+        )
     except (TypeError, ValueError) as exc:
         raise CheckpointError(path, f"its config is not a vqseg-train config: {exc}") from exc
     model = build_model(ModelConfig.from_dict(train_cfg.model.to_dict()))
     load_state_dict_strict(model, state, path)
     import json
 
-    sha = json.loads(Path(path).with_suffix(".json").read_text())["sha256"]
+    sha = json.loads(Path(path).with_suffix(".json").read_text(encoding="utf-8"))["sha256"]
     return model.eval(), config, sha
 
 
 def load_pair_from_files(
-    unet: str | Path, vqunet: str | Path, name: str | None = None, info: dict[str, Any] | None = None
+    unet: str | Path,
+    vqunet: str | Path,
+    name: str | None = None,
+    info: dict[str, Any] | None = None,
 ) -> ModelPair:
     """A pair from two ``vqseg-train`` exports (``NAME.json`` or ``NAME.safetensors`` each).
 

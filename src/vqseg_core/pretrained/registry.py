@@ -40,9 +40,11 @@ class PairInfo:
 def _entries() -> dict[str, PairInfo]:
     if not REGISTRY.exists():
         return {}
-    raw = json.loads(REGISTRY.read_text())
+    raw = json.loads(REGISTRY.read_text(encoding="utf-8"))
     return {
-        name: PairInfo(name, e.get("description", ""), e["files"], e["sha256"], e.get("details", {}))
+        name: PairInfo(
+            name, e.get("description", ""), e["files"], e["sha256"], e.get("details", {})
+        )
         for name, e in raw.get("pairs", {}).items()
     }
 
@@ -72,7 +74,7 @@ def load_pair(name: str):
     entry = pair_info(name)
     paths = {k: WEIGHTS_DIR / f for k, f in entry.files.items()}
     for key, path in paths.items():
-        meta = json.loads(path.read_text()) if path.exists() else {}
+        meta = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         if meta.get("sha256") != entry.sha256[key]:
             raise CheckpointError(path, f"sha256 differs from the registry's entry for {name!r}")
     return load_pair_from_files(paths["unet"], paths["vqunet"], name=name, info=entry.details)

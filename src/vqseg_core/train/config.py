@@ -41,7 +41,9 @@ class DataConfig:
             ``val_slices`` validate, the others train; needs ``slices=True``).
         val_fraction: fraction of cases held out for validation with ``split="random"``.
         val_cases: validation case ids for ``split="ids"``.
-        val_slices: ``"start:stop"`` axial slice ranges for ``split="slices"``.
+        val_slices: ``"start:stop"`` axial slice ranges for ``split="slices"``, counted on the
+            model grid (after the recipe's resampling). 2D models train on single slices;
+            3D models on the contiguous runs of training slices (validation on the held runs).
         split_seed: seed of the case-level split.
         augment: augmentation names applied on the fly (disclosed in the outputs):
             ``flip`` (left-right), ``intensity`` (random gamma and contrast), ``noise``
@@ -209,7 +211,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
     """Read a YAML config, apply overrides, resolve ``data.dataset`` against the file's folder."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read config {path}: {exc}") from exc
     if not isinstance(data, dict):

@@ -88,7 +88,10 @@ class SegmentationData:
             centre = fg[int(rng.integers(len(fg)))]
         else:
             centre = np.array([int(rng.integers(n)) for n in shape])
-        starts = [int(np.clip(c - p // 2, 0, max(n - p, 0))) for c, p, n in zip(centre, self.patch_size, shape, strict=True)]
+        starts = [
+            int(np.clip(c - p // 2, 0, max(n - p, 0)))
+            for c, p, n in zip(centre, self.patch_size, shape, strict=True)
+        ]
         window = tuple(slice(a, a + p) for a, p in zip(starts, self.patch_size, strict=True))
         image, label = s.image[(slice(None), *window)], s.label[window]
         pads = [(0, p - n) for p, n in zip(self.patch_size, label.shape, strict=True)]

@@ -42,7 +42,9 @@ def split_dataset(cases: Sequence[Case], data: DataConfig) -> tuple[list[Case], 
     if data.split == "ids":
         parts = split_by_ids(cases, {"val": list(data.val_cases)}, rest="train")
         return list(parts["train"]), list(parts["val"])
-    parts = split_cases(cases, {"train": 1 - data.val_fraction, "val": data.val_fraction}, seed=data.split_seed)
+    parts = split_cases(
+        cases, {"train": 1 - data.val_fraction, "val": data.val_fraction}, seed=data.split_seed
+    )
     return list(parts["train"]), list(parts["val"])
 
 
@@ -53,7 +55,9 @@ def load_case(case: Case, recipe: Recipe, label_map: dict[int, int] | None) -> S
     image = load_image(case.image)
     label = load_image(case.label)
     if label.shape != image.shape:
-        raise ValueError(f"case {case.case_id}: label shape {label.shape} differs from image shape {image.shape}")
+        raise ValueError(
+            f"case {case.case_id}: label shape {label.shape} differs from image shape {image.shape}"
+        )
     x, ctx = recipe.apply(image.array, image.spacing)
     y = np.rint(label.array).astype(np.int64)
     if label_map:
@@ -67,12 +71,15 @@ def load_case(case: Case, recipe: Recipe, label_map: dict[int, int] | None) -> S
 
 def _slices(sample: Sample, keep: np.ndarray) -> list[Sample]:
     return [
-        Sample(sample.image[..., z], sample.label[..., z], f"{sample.case_id}#z{z}", sample.spacing[:2])
+        Sample(
+            sample.image[..., z], sample.label[..., z], f"{sample.case_id}#z{z}", sample.spacing[:2]
+        )
         for z in np.nonzero(keep)[0]
     ]
 
 
 def _slice_mask(n: int, ranges: Sequence[str]) -> np.ndarray:
+    """Held-out axial slices; ``ranges`` count slices of the MODEL grid (after resampling)."""
     mask = np.zeros(n, dtype=bool)
     for text in ranges:
         start, sep, stop = str(text).partition(":")
@@ -80,6 +87,22 @@ def _slice_mask(n: int, ranges: Sequence[str]) -> np.ndarray:
             raise ValueError(f"data.val_slices entries look like 'start:stop', got {text!r}")
         mask[slice(int(start) if start else None, int(stop) if stop else None)] = True
     return mask
+
+
+def _runs(sample: Sample, keep: np.ndarray) -> list[Sample]:
+    """Sub-volumes of the contiguous runs of ``keep`` along the last axis."""
+    out = []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        out.append(
+            Sample(
+                sample.image[..., start:stop],
+                sample.label[..., start:stop],
+                f"{sample.case_id}#z{start}-{stop}",
+                sample.spacing,
+            )
+        )
+    return out
 
 
 def _cases(dataset: str) -> list[Case]:
@@ -92,7 +115,9 @@ def _cases(dataset: str) -> list[Case]:
     return list(read_dataset(dataset).cases)
 
 
-def load_training_data(config: TrainConfig, progress: bool = False) -> tuple[list[Sample], list[Sample]]:
+def load_training_data(
+    config: TrainConfig, progress: bool = False
+) -> tuple[list[Sample], list[Sample]]:
     """Training and validation samples for ``config`` (everything held in memory)."""
     data = config.data
     if not data.dataset:
@@ -117,6 +142,15 @@ def load_training_data(config: TrainConfig, progress: bool = False) -> tuple[lis
 
     train = load(train_cases, "load train")
     val = load(val_cases, "load val")
+    if data.split == "slices" and not wants_slices:
+        # one volume: the held-out axial slice ranges become validation sub-volumes, the
+        # contiguous runs of the other slices training sub-volumes
+        out_train, out_val = [], []
+        for s in train:
+            held = _slice_mask(s.label.shape[-1], data.val_slices)
+            out_train += _runs(s, ~held)
+            out_val += _runs(s, held)
+        return out_train, out_val
     if wants_slices:
         if data.split == "slices":
             out_train, out_val = [], []

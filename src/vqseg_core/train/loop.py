@@ -105,7 +105,9 @@ def train(
     ckpt_path = out / CHECKPOINT
     has_run = ckpt_path.exists() or (out / "log.jsonl").exists()
     if has_run and not resume:
-        raise RunExistsError(f"{out} already holds a training run: pass --resume, or choose another --out")
+        raise RunExistsError(
+            f"{out} already holds a training run: pass --resume, or choose another --out"
+        )
     cfg_dict = _json_config(config)
 
     if data is None:
@@ -131,8 +133,12 @@ def train(
 
     start = 0
     if resume and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, expected_keys={"model", "optimizer", "step", "config", "log_bytes"})
-        check_config_compatible(state["config"], cfg_dict, allow_change=allow_config_change, path=ckpt_path)
+        state = load_checkpoint(
+            ckpt_path, expected_keys={"model", "optimizer", "step", "config", "log_bytes"}
+        )
+        check_config_compatible(
+            state["config"], cfg_dict, allow_change=allow_config_change, path=ckpt_path
+        )
         load_state_dict_strict(model, state["model"], ckpt_path)
         try:
             optimizer.load_state_dict(state["optimizer"])
@@ -148,7 +154,7 @@ def train(
         say(f"no checkpoint in {out}: starting from step 0")
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(dump_config(config))
+        (out / "config.yaml").write_text(dump_config(config), encoding="utf-8")
     distributed.barrier(info)
 
     net: torch.nn.Module = _WithAux(model)
@@ -157,7 +163,7 @@ def train(
 
     steps = config.schedule.steps
     last = min(steps, stop_after) if stop_after is not None else steps
-    log = open(out / "log.jsonl", "a") if info.is_main else None  # noqa: SIM115
+    log = open(out / "log.jsonl", "a", encoding="utf-8") if info.is_main else None  # noqa: SIM115
     bar = _progress(start, steps, config.logging.progress and info.is_main)
     last_save = time.monotonic()
     step = start
@@ -166,7 +172,9 @@ def train(
     t0 = time.perf_counter()
     try:
         while step < last:
-            record = _train_step(net, model, optimizer, loss_fn, sampler, config, dev, amp, fmt, step, info.rank)
+            record = _train_step(
+                net, model, optimizer, loss_fn, sampler, config, dev, amp, fmt, step, info.rank
+            )
             step += 1
             record = {"type": "train", "step": step, **record}
             if log is not None:
@@ -174,7 +182,12 @@ def train(
                 log.flush()
             if bar is not None:
                 bar.update(1)
-                rate = (step - start) * config.optim.batch_size * info.world_size / (time.perf_counter() - t0)
+                rate = (
+                    (step - start)
+                    * config.optim.batch_size
+                    * info.world_size
+                    / (time.perf_counter() - t0)
+                )
                 bar.set_postfix(loss=f"{record['loss']:.4f}", img_s=f"{rate:.1f}")
             if step % config.schedule.val_every == 0 or step == steps:
                 val_dice = _validate(model, val_samples, config, dev, amp, info)
@@ -212,7 +225,9 @@ def train(
     return TrainResult(out, step, interrupted, val_dice, weights)
 
 
-def _train_step(net, model, optimizer, loss_fn, sampler, config, dev, amp, fmt, step, rank) -> dict[str, Any]:
+def _train_step(
+    net, model, optimizer, loss_fn, sampler, config, dev, amp, fmt, step, rank
+) -> dict[str, Any]:
     torch.manual_seed(step_torch_seed(config.seed, step, rank))
     x, y = sampler.batch(step_rng(config.seed, step, rank), config.optim.batch_size)
     x = x.to(dev).contiguous(memory_format=fmt)
@@ -230,7 +245,11 @@ def _train_step(net, model, optimizer, loss_fn, sampler, config, dev, amp, fmt, 
     if config.optim.grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
     optimizer.step()
-    record: dict[str, Any] = {"loss": loss.item(), "seg_loss": seg.item(), "lr": optimizer.param_groups[0]["lr"]}
+    record: dict[str, Any] = {
+        "loss": loss.item(),
+        "seg_loss": seg.item(),
+        "lr": optimizer.param_groups[0]["lr"],
+    }
     if out.vq is not None:
         record.update(
             vq_loss=out.vq.loss.item(),
@@ -281,7 +300,9 @@ def _save(path: Path, model, optimizer, step: int, cfg: dict, log, info) -> None
 def _export(model, config: TrainConfig, out: Path, val_dice: dict[str, float], step: int) -> Path:
     from vqseg_core.weights import export_weights
 
-    dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": None}[config.logging.export_dtype]
+    dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": None}[
+        config.logging.export_dtype
+    ]
     meta = _json_config(config)
     meta["classes"] = {str(k): v for k, v in config.data.labels.items()}
     meta["validation_dice"] = {k: (None if math.isnan(v) else v) for k, v in val_dice.items()}
@@ -294,7 +315,7 @@ def _export(model, config: TrainConfig, out: Path, val_dice: dict[str, float], s
         "augmentations": list(config.data.augment),
         "weights": weights.name,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return weights
 
 

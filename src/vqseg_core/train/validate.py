@@ -21,11 +21,20 @@ def predict_labels(
 ) -> np.ndarray:
     """Label map ``(*spatial)`` for one image ``(C, *spatial)``; sliding window when patched."""
     x = torch.from_numpy(np.ascontiguousarray(image))[None].to(device)
-    with torch.inference_mode(), torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-        if patch_size is not None and any(p < n for p, n in zip(patch_size, image.shape[1:], strict=True)):
+    with (
+        torch.inference_mode(),
+        torch.autocast(
+            device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None
+        ),
+    ):
+        if patch_size is not None and any(
+            p < n for p, n in zip(patch_size, image.shape[1:], strict=True)
+        ):
             from monai.inferers import sliding_window_inference
 
-            logits = sliding_window_inference(x, tuple(patch_size), sw_batch_size=2, predictor=model, overlap=0.25)
+            logits = sliding_window_inference(
+                x, tuple(patch_size), sw_batch_size=2, predictor=model, overlap=0.25
+            )
         else:
             logits = model(x)
     return logits.argmax(1)[0].cpu().numpy()

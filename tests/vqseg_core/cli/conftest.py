@@ -7,9 +7,8 @@ not let test modules import sibling helper modules).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 
 import nibabel as nib
 import numpy as np
@@ -158,13 +157,13 @@ def msd_task(root: Path, n: int = 2) -> Path:
         "licence": "CC-BY-SA 4.0",
         "training": entries,
     }
-    (task / "dataset.json").write_text(json.dumps(meta))
+    (task / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     return task
 
 
 def check_prepared(out: Path, n_cases: int, allowed_labels: set[int], dims: int) -> dict:
     """Prepared output pairs images with masks on the same grid, labels in the documented set."""
-    doc = json.loads((out / "dataset.json").read_text())
+    doc = json.loads((out / "dataset.json").read_text(encoding="utf-8"))
     assert doc["numTraining"] == n_cases == len(doc["training"])
     for key in ("licence", "source", "citation", "notes", "labels"):
         assert doc[key], key
@@ -186,6 +185,10 @@ def check_prepared(out: Path, n_cases: int, allowed_labels: set[int], dims: int)
 
 
 @pytest.fixture
-def builders() -> ModuleType:
-    """This module: the layout builders and :func:`check_prepared`."""
-    return sys.modules[__name__]
+def builders() -> SimpleNamespace:
+    """This module's layout builders and :func:`check_prepared`.
+
+    (A namespace of this file's globals: with several ``conftest.py`` files,
+    ``sys.modules["conftest"]`` may be another one.)
+    """
+    return SimpleNamespace(**globals())

@@ -58,12 +58,12 @@ def test_existing_output_needs_force(tmp_path: Path, capsys) -> None:
     _needs("chest-cr")
     out = tmp_path / "cr"
     (out / "keep.txt").parent.mkdir()
-    (out / "keep.txt").write_text("mine")
+    (out / "keep.txt").write_text("mine", encoding="utf-8")
     assert main(["prepare", "chest-cr", "--out", str(out), "--quiet", "--size", "64"]) == 0
     assert main(["prepare", "chest-cr", "--out", str(out), "--quiet"]) == 2
     assert "--force" in capsys.readouterr().err
     assert main(["prepare", "chest-cr", "--out", str(out), "--quiet", "--force"]) == 0
-    assert (out / "keep.txt").read_text() == "mine"
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_prepare_chest_cr_is_unlabelled(builders, tmp_path: Path) -> None:
@@ -222,7 +222,10 @@ def test_prepare_msd_task_picks_one_channel(builders, tmp_path: Path) -> None:
     written = load_image(out / "images" / "prostate_00.nii.gz").array
     raw = np.random.default_rng(0).integers(1, 300, (16, 16, 6, 2)).astype(np.float32)[..., 1]
     assert np.array_equal(written, raw[::-1])  # LAS source -> RAS canonical: x flipped
-    assert json.loads((out / "dataset.json").read_text())["task_licence"] == "CC-BY-SA 4.0"
+    assert (
+        json.loads((out / "dataset.json").read_text(encoding="utf-8"))["task_licence"]
+        == "CC-BY-SA 4.0"
+    )
 
 
 def test_install_flag_runs_the_install_command_then_prepares(tmp_path, monkeypatch) -> None:

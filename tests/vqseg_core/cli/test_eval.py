@@ -15,7 +15,7 @@ from vqseg_core.cli.eval import main
 
 @pytest.fixture(scope="module")
 def discs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Four synthetic disc cases in the paired-folder layout (labels 1 ring, 2 core)."""
+    """Three synthetic disc cases in the paired-folder layout (labels 1 ring, 2 core)."""
     from PIL import Image
 
     root = tmp_path_factory.mktemp("eval-cli") / "discs"
@@ -23,7 +23,7 @@ def discs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "masks").mkdir()
     rng = np.random.default_rng(3)
     yy, xx = np.mgrid[:64, :64]
-    for i in range(4):
+    for i in range(3):
         cy, cx = rng.uniform(26, 38, 2)
         r = rng.uniform(11, 15)
         label = (((yy - cy) ** 2 + (xx - cx) ** 2) < r * r).astype(np.uint8)
@@ -62,9 +62,9 @@ def test_noise_latent_shift_report_end_to_end(discs, tiny_pair_files, tmp_path, 
     assert (tmp_path / "noise" / "cases.csv").is_file() and (
         tmp_path / "noise" / "table.md"
     ).is_file()
-    assert "8 of 8 cells computed" in capsys.readouterr().err
+    assert "6 of 6 cells computed" in capsys.readouterr().err
     assert main(["noise", str(discs), *NOISE, *pair, *RUN, "--out", str(tmp_path / "noise")]) == 0
-    assert "0 of 8 cells computed (8 already in" in capsys.readouterr().err
+    assert "0 of 6 cells computed (6 already in" in capsys.readouterr().err
     latent = ["latent", str(discs), *NOISE, "--cases", "c0", "c1", *pair, *RUN]
     assert main([*latent, "--out", str(tmp_path / "latent")]) == 0
     assert any((tmp_path / "latent" / "heatmaps").glob("*.png"))
@@ -84,7 +84,7 @@ def test_noise_latent_shift_report_end_to_end(discs, tiny_pair_files, tmp_path, 
         main(["report", str(tmp_path / "noise"), str(tmp_path / "latent"), "--out", str(report)])
         == 0
     )
-    assert "data:image/png;base64" in report.read_text()
+    assert "data:image/png;base64" in report.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -129,9 +129,9 @@ def test_torchrun_two_processes_match_one(discs, tiny_pair_files, tmp_path) -> N
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    one = (tmp_path / "one" / "cases.csv").read_text()
-    two = (tmp_path / "two" / "cases.csv").read_text()
+    one = (tmp_path / "one" / "cases.csv").read_text(encoding="utf-8")
+    two = (tmp_path / "two" / "cases.csv").read_text(encoding="utf-8")
     assert one == two
-    assert (tmp_path / "two" / "table.md").read_text() == (
+    assert (tmp_path / "two" / "table.md").read_text(encoding="utf-8") == (
         tmp_path / "one" / "table.md"
-    ).read_text()
+    ).read_text(encoding="utf-8")

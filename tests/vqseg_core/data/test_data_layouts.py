@@ -96,7 +96,7 @@ def test_decathlon_dataset_json(tmp_path: Path) -> None:
         ],
         "test": ["./imagesTs/la_001.nii.gz"],
     }
-    (tmp_path / "dataset.json").write_text(json.dumps(meta))
+    (tmp_path / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     ds = read_dataset(tmp_path)
     assert ds.layout == "dataset-json" and len(ds) == 2
     assert ds.labels == {0: "background", 1: "left atrium"}
@@ -105,7 +105,7 @@ def test_decathlon_dataset_json(tmp_path: Path) -> None:
 
 def test_dataset_json_missing_files_are_listed(tmp_path: Path) -> None:
     meta = {"training": [{"image": "imagesTr/x.nii.gz", "label": "labelsTr/x.nii.gz"}]}
-    (tmp_path / "dataset.json").write_text(json.dumps(meta))
+    (tmp_path / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ValueError, match=r"2 missing file\(s\): imagesTr/x.nii.gz"):
         read_dataset(tmp_path)
 
@@ -115,7 +115,7 @@ def test_dataset_json_keeps_domain_and_extra_fields(tmp_path: Path) -> None:
     _touch(tmp_path / "masks" / "c1.png")
     entry = {"case_id": "c1", "image": "images/c1.png", "label": "masks/c1.png"}
     meta = {"training": [{**entry, "domain": "JSRT", "spacing": [0.35, 0.35]}]}
-    (tmp_path / "dataset.json").write_text(json.dumps(meta))
+    (tmp_path / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     case = read_dataset(tmp_path).cases[0]
     assert case.domain == "JSRT" and case.extra["spacing"] == [0.35, 0.35]
 
@@ -126,7 +126,9 @@ def test_nnunet_raw_with_channel_suffixes(tmp_path: Path) -> None:
         _touch(tmp_path / "imagesTr" / f"{case}_0001.nii.gz")
         _touch(tmp_path / "labelsTr" / f"{case}.nii.gz")
     labels = {"background": 0, "PZ": 1, "TZ": 2}
-    (tmp_path / "dataset.json").write_text(json.dumps({"labels": labels, "numTraining": 2}))
+    (tmp_path / "dataset.json").write_text(
+        json.dumps({"labels": labels, "numTraining": 2}), encoding="utf-8"
+    )
     ds = read_dataset(tmp_path)
     assert ds.layout == "nnunet"
     assert ds.labels == {0: "background", 1: "PZ", 2: "TZ"}
@@ -141,7 +143,8 @@ def test_csv_with_relative_paths_and_domains(tmp_path: Path) -> None:
     _touch(tmp_path / "data" / "seg" / "b.nii.gz")
     csv_path = tmp_path / "data" / "cases.csv"
     csv_path.write_text(
-        "img,seg,site,age\nimg/a.nii.gz,seg/a.nii.gz,BMC,61\nimg/b.nii.gz,seg/b.nii.gz,RUNMC,70\n"
+        "img,seg,site,age\nimg/a.nii.gz,seg/a.nii.gz,BMC,61\nimg/b.nii.gz,seg/b.nii.gz,RUNMC,70\n",
+        encoding="utf-8",
     )
     ds = read_dataset(csv_path, image_column="img", label_column="seg", domain_column="site")
     assert ds.layout == "csv" and ds.domains == ("BMC", "RUNMC")
@@ -151,7 +154,7 @@ def test_csv_with_relative_paths_and_domains(tmp_path: Path) -> None:
 
 def test_csv_errors_name_the_problem(tmp_path: Path) -> None:
     csv_path = tmp_path / "cases.csv"
-    csv_path.write_text("path,mask\nx.png,y.png\n")
+    csv_path.write_text("path,mask\nx.png,y.png\n", encoding="utf-8")
     with pytest.raises(ValueError, match="no image column 'image'"):
         read_dataset(csv_path)
     with pytest.raises(ValueError, match=r"missing file\(s\): x.png, y.png"):

@@ -36,7 +36,7 @@ def test_sample_loads_with_labels_on_its_grid(name: str) -> None:
 def test_each_sample_has_its_licence_and_attribution(name: str) -> None:
     sample = get_sample(name)
     assert sample.licence_file.is_file() and sample.licence_file.parent == sample.image.parent
-    assert len(sample.licence_file.read_text()) > 200
+    assert len(sample.licence_file.read_text(encoding="utf-8")) > 200
     assert sample.attribution and sample.licence
 
 
@@ -44,11 +44,11 @@ def test_samples_stay_small_and_ship_no_jsrt() -> None:
     files = [p for p in samples_dir().rglob("*") if p.is_file()]
     assert sum(p.stat().st_size for p in files) < 5_000_000
     assert not any("JP" in p.name.upper() and "JPCL" in p.name.upper() for p in files)
-    assert "JSRT" not in (samples_dir() / "registry.json").read_text()
+    assert "JSRT" not in (samples_dir() / "registry.json").read_text(encoding="utf-8")
 
 
 def test_shenzhen_sample_carries_the_cc_by_nc_sa_notice() -> None:
-    text = get_sample("chest-xray").licence_file.read_text()
+    text = get_sample("chest-xray").licence_file.read_text(encoding="utf-8")
     assert "CC BY-NC-SA 4.0" in text and "Stirenko" in text
 
 

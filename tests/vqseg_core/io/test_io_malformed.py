@@ -250,7 +250,7 @@ def dicom_truncated(tmp: Path) -> Path:
 
 def dicom_folder_empty(tmp: Path) -> Path:
     (tmp / "empty_series").mkdir()
-    (tmp / "empty_series" / "notes.txt").write_text("no dicom here")
+    (tmp / "empty_series" / "notes.txt").write_text("no dicom here", encoding="utf-8")
     return tmp / "empty_series"
 
 

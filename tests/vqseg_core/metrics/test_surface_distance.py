@@ -63,14 +63,22 @@ def test_hd95_and_asd_match_monai(dims: int, seed: int) -> None:
     spacing = tuple(float(s) for s in rng.uniform(0.3, 3.0, dims))
 
     # MONAI's distances (float32) with the percentile taken in float64: agreement to 1e-6
-    _, (d_pt, d_tp), _ = get_edge_surface_distance(torch.as_tensor(p), torch.as_tensor(t), spacing=spacing, symmetric=True)
-    reference = max(np.percentile(d_pt.double().numpy(), 95), np.percentile(d_tp.double().numpy(), 95))
+    _, (d_pt, d_tp), _ = get_edge_surface_distance(
+        torch.as_tensor(p), torch.as_tensor(t), spacing=spacing, symmetric=True
+    )
+    reference = max(
+        np.percentile(d_pt.double().numpy(), 95), np.percentile(d_tp.double().numpy(), 95)
+    )
     assert hd95(p, t, spacing) == pytest.approx(reference, rel=1e-6, abs=1e-6)
 
     # end to end: MONAI also interpolates the percentile in float32, hence the looser 1e-5
     yp, yt = _monai_inputs(p, t)
-    monai_hd = compute_hausdorff_distance(yp, yt, include_background=True, percentile=95, spacing=spacing).item()
-    monai_asd = compute_average_surface_distance(yp, yt, include_background=True, symmetric=True, spacing=spacing).item()
+    monai_hd = compute_hausdorff_distance(
+        yp, yt, include_background=True, percentile=95, spacing=spacing
+    ).item()
+    monai_asd = compute_average_surface_distance(
+        yp, yt, include_background=True, symmetric=True, spacing=spacing
+    ).item()
     assert hd95(p, t, spacing) == pytest.approx(monai_hd, rel=1e-5, abs=1e-5)
     assert average_surface_distance(p, t, spacing) == pytest.approx(monai_asd, rel=1e-5, abs=1e-5)
 
@@ -98,7 +106,9 @@ def test_squares_offset_by_k_voxels_are_k_spacings_apart(k: int, axis: int) -> N
     target[5:15, 6:16] = True
     pred = np.roll(target, k, axis=axis)
     assert hd95(pred, target, spacing) == pytest.approx(k * spacing[axis], rel=1e-12)
-    assert hd95(pred, target, spacing, percentile=100) == pytest.approx(k * spacing[axis], rel=1e-12)
+    assert hd95(pred, target, spacing, percentile=100) == pytest.approx(
+        k * spacing[axis], rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("k", [1, 3])
@@ -111,7 +121,10 @@ def test_cubes_offset_along_the_coarse_axis(k: int) -> None:
 
 
 def _ball(shape: tuple[int, ...], spacing: tuple[float, ...], radius_mm: float) -> np.ndarray:
-    grids = np.meshgrid(*[(np.arange(n) - (n - 1) / 2) * s for n, s in zip(shape, spacing, strict=True)], indexing="ij")
+    grids = np.meshgrid(
+        *[(np.arange(n) - (n - 1) / 2) * s for n, s in zip(shape, spacing, strict=True)],
+        indexing="ij",
+    )
     return sum(g**2 for g in grids) <= radius_mm**2
 
 
@@ -171,7 +184,9 @@ def test_per_class_hd95() -> None:
 
 @settings(max_examples=200)
 @given(nonempty_pairs())
-def test_hd95_is_non_negative_finite_and_symmetric(case: tuple[np.ndarray, np.ndarray, tuple[float, ...]]) -> None:
+def test_hd95_is_non_negative_finite_and_symmetric(
+    case: tuple[np.ndarray, np.ndarray, tuple[float, ...]],
+) -> None:
     p, t, spacing = case
     d = hd95(p, t, spacing)
     assert d >= 0 and math.isfinite(d)
@@ -182,7 +197,9 @@ def test_hd95_is_non_negative_finite_and_symmetric(case: tuple[np.ndarray, np.nd
 
 @settings(max_examples=200)
 @given(nonempty_pairs(), st.data())
-def test_hd95_is_translation_invariant(case: tuple[np.ndarray, np.ndarray, tuple[float, ...]], data: st.DataObject) -> None:
+def test_hd95_is_translation_invariant(
+    case: tuple[np.ndarray, np.ndarray, tuple[float, ...]], data: st.DataObject
+) -> None:
     p, t, spacing = case
     before = tuple(data.draw(st.integers(0, 4)) for _ in range(p.ndim))
     after = tuple(data.draw(st.integers(0, 4)) for _ in range(p.ndim))
@@ -192,7 +209,9 @@ def test_hd95_is_translation_invariant(case: tuple[np.ndarray, np.ndarray, tuple
 
 @settings(max_examples=200)
 @given(nonempty_pairs(), st.floats(0.1, 10.0))
-def test_hd95_scales_with_spacing(case: tuple[np.ndarray, np.ndarray, tuple[float, ...]], k: float) -> None:
+def test_hd95_scales_with_spacing(
+    case: tuple[np.ndarray, np.ndarray, tuple[float, ...]], k: float
+) -> None:
     p, t, spacing = case
     scaled = tuple(s * k for s in spacing)
     assert hd95(p, t, scaled) == pytest.approx(k * hd95(p, t, spacing), rel=1e-9, abs=1e-12)

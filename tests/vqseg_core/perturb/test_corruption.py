@@ -41,7 +41,9 @@ def test_a_corruption_is_replayable_from_its_record(case: tuple[np.ndarray, Corr
 
 @settings(max_examples=200)
 @given(cases())
-def test_outputs_keep_shape_and_dtype_and_stay_finite_in_unit_range(case: tuple[np.ndarray, Corruption]) -> None:
+def test_outputs_keep_shape_and_dtype_and_stay_finite_in_unit_range(
+    case: tuple[np.ndarray, Corruption],
+) -> None:
     image, corruption = case
     out = corruption.apply(image)
     assert out.shape == image.shape
@@ -77,7 +79,9 @@ def test_every_kind_changes_the_image_at_its_default_level(kind: str) -> None:
 def test_stochastic_kinds_depend_on_the_seed(kind: str) -> None:
     image = np.random.default_rng(1).random((16, 16))
     level = REGISTRY[kind].default
-    assert not np.array_equal(corrupt(image, kind, level, seed=1), corrupt(image, kind, level, seed=2))
+    assert not np.array_equal(
+        corrupt(image, kind, level, seed=1), corrupt(image, kind, level, seed=2)
+    )
 
 
 def test_global_random_state_is_neither_used_nor_changed() -> None:
@@ -103,7 +107,9 @@ def test_tensors_are_corrupted_per_sample_with_the_same_seed(dtype: torch.dtype)
     assert isinstance(out, torch.Tensor)
     assert out.shape == batch.shape and out.dtype == dtype and out.device == batch.device
     single = corrupt(batch[1, 2].double().numpy(), "poisson", 10, seed=7)
-    np.testing.assert_allclose(out[1, 2].double().numpy(), single, atol=1e-2 if dtype == torch.bfloat16 else 1e-6)
+    np.testing.assert_allclose(
+        out[1, 2].double().numpy(), single, atol=1e-2 if dtype == torch.bfloat16 else 1e-6
+    )
 
 
 def test_a_3d_batch_tensor_is_treated_as_volumes() -> None:
@@ -174,7 +180,12 @@ def test_non_arrays_raise_type_error() -> None:
 def test_record_round_trips_through_dict_and_rejects_unknown_keys() -> None:
     record = Corruption("motion", 2.5, 11, (0.5, 0.5, 2.0))
     assert Corruption.from_dict(record.to_dict()) == record
-    assert json.loads(record.to_json()) == {"kind": "motion", "level": 2.5, "seed": 11, "spacing": [0.5, 0.5, 2.0]}
+    assert json.loads(record.to_json()) == {
+        "kind": "motion",
+        "level": 2.5,
+        "seed": 11,
+        "spacing": [0.5, 0.5, 2.0],
+    }
     with pytest.raises(ValueError, match="colour"):
         Corruption.from_dict({"kind": "gaussian", "level": 1, "colour": "red"})
 

@@ -51,7 +51,9 @@ def test_ghosting_makes_shifted_copies() -> None:
 @settings(max_examples=200)
 @given(level=st.floats(0.0, 50.0), seed=SEEDS)
 def test_kspace_spike_on_black_is_a_flat_stripe_amplitude(level: float, seed: int) -> None:
-    np.testing.assert_allclose(corrupt(np.zeros((8, 6, 4)), "kspace_spike", level, seed), level / 100, atol=1e-12)
+    np.testing.assert_allclose(
+        corrupt(np.zeros((8, 6, 4)), "kspace_spike", level, seed), level / 100, atol=1e-12
+    )
 
 
 def test_gibbs_rings_at_an_edge_and_ignores_the_seed() -> None:

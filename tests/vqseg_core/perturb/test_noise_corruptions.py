@@ -28,7 +28,9 @@ def test_gaussian_noise_sd_matches_the_level(level: float, seed: int) -> None:
 
 @settings(max_examples=200)
 @given(level=st.floats(0.1, 15.0), seed=SEEDS, base=st.integers(0, 2**16))
-def test_gaussian_noise_at_twice_the_level_is_twice_the_noise(level: float, seed: int, base: int) -> None:
+def test_gaussian_noise_at_twice_the_level_is_twice_the_noise(
+    level: float, seed: int, base: int
+) -> None:
     image = np.random.default_rng(base).uniform(0.2, 0.8, (32, 32))
     once = corrupt(image, "gaussian", level, seed) - image
     twice = corrupt(image, "gaussian", 2 * level, seed) - image
@@ -51,7 +53,9 @@ def test_salt_and_pepper_hits_the_expected_fraction_half_salt(level: float, seed
 
 @settings(max_examples=200)
 @given(low=st.floats(0.0, 30.0), high=st.floats(0.0, 30.0), seed=SEEDS, base=st.integers(0, 2**16))
-def test_salt_and_pepper_sets_are_nested_across_levels(low: float, high: float, seed: int, base: int) -> None:
+def test_salt_and_pepper_sets_are_nested_across_levels(
+    low: float, high: float, seed: int, base: int
+) -> None:
     low, high = min(low, high), max(low, high)
     image = np.random.default_rng(base).uniform(0.01, 0.99, (12, 12, 12))
     a = corrupt(image, "salt_and_pepper", low, seed)
@@ -71,13 +75,17 @@ def test_poisson_noise_sd_at_mid_grey_matches_the_level(level: float, seed: int)
     noise = corrupt(GREY, "poisson", level, seed) - GREY
     sigma = level / 100
     # the sd of a sample sd for Poisson counts: kurtosis 3 + 1/mu, mu = 0.5 c >= 25
-    assert abs(noise.std() - sigma) <= 6 * sigma * math.sqrt((2 + 1 / (0.5 * 0.5 / sigma**2)) / (4 * N))
+    assert abs(noise.std() - sigma) <= 6 * sigma * math.sqrt(
+        (2 + 1 / (0.5 * 0.5 / sigma**2)) / (4 * N)
+    )
     assert abs(noise.mean()) <= 6 * sigma / math.sqrt(N)
 
 
 @settings(max_examples=200)
 @given(level=st.floats(0.0, 30.0), seed=SEEDS, base=st.integers(0, 2**16))
-def test_poisson_counts_rise_with_intensity_under_one_seed(level: float, seed: int, base: int) -> None:
+def test_poisson_counts_rise_with_intensity_under_one_seed(
+    level: float, seed: int, base: int
+) -> None:
     low = np.random.default_rng(base).random((16, 16)) * 0.5
     high = low + 0.3
     assert (corrupt(low, "poisson", level, seed) <= corrupt(high, "poisson", level, seed)).all()

@@ -24,7 +24,10 @@ def test_jpeg_at_high_quality_is_close_and_at_low_quality_is_not() -> None:
     yy, xx = np.mgrid[0:32, 0:32] / 31
     image = 0.5 + 0.4 * np.sin(3 * xx) * np.cos(2 * yy)
     assert np.abs(corrupt(image, "jpeg", 95) - image).mean() < 0.01
-    assert np.abs(corrupt(image, "jpeg", 1) - image).mean() > np.abs(corrupt(image, "jpeg", 95) - image).mean()
+    assert (
+        np.abs(corrupt(image, "jpeg", 1) - image).mean()
+        > np.abs(corrupt(image, "jpeg", 95) - image).mean()
+    )
     np.testing.assert_array_equal(corrupt(image, "jpeg", 100), image)
 
 

@@ -33,7 +33,7 @@ def test_swapped_or_corrupt_files_are_refused(tiny_pair_files, tmp_path) -> None
     with pytest.raises(ValueError, match="UNet and a VQ-UNet"):
         load_pair_from_files(tiny_pair_files["vqunet"], tiny_pair_files["unet"])
     bad = tmp_path / "bad.json"
-    bad.write_text("{")
+    bad.write_text("{", encoding="utf-8")
     with pytest.raises(CheckpointError):
         load_pair_from_files(bad, tiny_pair_files["vqunet"])
 

@@ -214,7 +214,9 @@ class DatasetWriter:
             **meta,
             "training": self.entries,
         }
-        (self.out / DATASET_JSON).write_text(json.dumps(doc, indent=2, default=_jsonable) + "\n")
+        (self.out / DATASET_JSON).write_text(
+            json.dumps(doc, indent=2, default=_jsonable) + "\n", encoding="utf-8"
+        )
         return doc
 
 

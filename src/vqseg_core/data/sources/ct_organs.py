@@ -51,7 +51,7 @@ def locate() -> Path | None:
 
 def structure_ids(source: Path) -> dict[str, int]:
     """Structure name -> mask value, from ``structures.csv``."""
-    with (source / "structures.csv").open(newline="") as fh:
+    with (source / "structures.csv").open(newline="", encoding="utf-8") as fh:
         return {row["structure"]: int(row["id"]) for row in csv.DictReader(fh)}
 
 

@@ -1,0 +1,58 @@
+"""The sweep plot dock: metric vs corruption level for both models (matplotlib, dark theme)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from napari_vqseg.explorer.report import DARK, draw_sweep, sweep_metrics
+
+PREFERRED = ("dice_mean", "flip_rate", "changed_fraction")
+
+
+class SweepPlot(QWidget):
+    """A metric chooser above a matplotlib canvas; :meth:`set_rows` redraws."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[Mapping[str, Any]] = []
+        self.units = ""
+        self.figure = Figure(figsize=(4, 3), dpi=100, facecolor=DARK["bg"])
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setMinimumHeight(220)
+        self.metric = QComboBox()
+        self.metric.currentIndexChanged.connect(self.redraw)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("metric"))
+        row.addWidget(self.metric, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.canvas)
+        draw_sweep(self.figure, [], "dice_mean")
+        self.canvas.draw_idle()
+
+    def set_rows(self, rows: Sequence[Mapping[str, Any]], units: str = "") -> None:
+        """Show a sweep's rows (from :func:`vqseg_core.robustness.level_sweep`)."""
+        self.rows, self.units = list(rows), units
+        names = sweep_metrics(self.rows)
+        current = self.metric.currentText()
+        blocked = self.metric.blockSignals(True)
+        self.metric.clear()
+        self.metric.addItems(names)
+        choice = (
+            current
+            if current in names
+            else next((m for m in PREFERRED if m in names), names[0] if names else "")
+        )
+        self.metric.setCurrentText(choice)
+        self.metric.blockSignals(blocked)
+        self.redraw()
+
+    def redraw(self, *_: Any) -> None:
+        """Draw the chosen metric."""
+        draw_sweep(self.figure, self.rows, self.metric.currentText() or "dice_mean", self.units)
+        self.canvas.draw_idle()

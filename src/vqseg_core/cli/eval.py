@@ -1,0 +1,230 @@
+"""``vqseg-eval``: how robust is a model pair on a dataset? Tables, plots and a report.
+
+Examples::
+
+    vqseg-eval noise data/jsrt --pair chest-xray --split val --draws 10 --out eval/noise
+    vqseg-eval latent data/jsrt --unet u.json --vqunet v.json --draws 100 --out eval/latent
+    vqseg-eval shift --in-domain data/jsrt --shifted data/nih --pair chest-xray --out eval/shift
+    vqseg-eval report eval/noise eval/latent eval/shift --out eval/report.html
+    torchrun --nproc-per-node 2 -m vqseg_core.cli.eval noise data/jsrt --pair chest-xray --out eval/noise
+
+Re-running a command into the same ``--out`` skips the cells already computed.
+Exit codes: 0 success, 2 user error (message on stderr, no traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+PAPER_LEVELS = ("0", "1", "10", "20", "30")
+PAPER_KINDS = ("gaussian", "salt_and_pepper", "poisson")
+
+
+class UserError(Exception):
+    """A problem with the arguments or the inputs: reported in one line, exit code 2."""
+
+
+def _add_pairs(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model pairs (one or more)")
+    g.add_argument(
+        "--pair", action="append", default=[], metavar="NAME", help="a bundled pair (repeatable)"
+    )
+    g.add_argument("--unet", type=Path, help="a vqseg-train UNet export (NAME.json)")
+    g.add_argument("--vqunet", type=Path, help="the matching VQ-UNet export (NAME.json)")
+
+
+def _add_selection(p: argparse.ArgumentParser, default_split: str = "val") -> None:
+    g = p.add_argument_group("cases (as in training: same split options and seed)")
+    g.add_argument(
+        "--split",
+        choices=("val", "train", "all"),
+        default=default_split,
+        help=f"default {default_split}",
+    )
+    g.add_argument(
+        "--split-method", choices=("random", "parity", "ids"), default="random",
+        help="how training split the cases (default random)",
+    )  # fmt: skip
+    g.add_argument(
+        "--val-fraction", type=float, default=0.2, help="random split: validation fraction"
+    )
+    g.add_argument(
+        "--split-seed", type=int, default=42, help="random split: seed (training default 42)"
+    )
+    g.add_argument(
+        "--val-cases", nargs="+", default=[], metavar="ID", help="ids split: validation ids"
+    )
+    g.add_argument(
+        "--cases", nargs="+", default=[], metavar="ID", help="evaluate exactly these case ids"
+    )
+    g.add_argument(
+        "--max-cases", type=int, help="first N cases (by id) before splitting, as training"
+    )
+
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True, help="output folder (re-run to resume)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"))
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _add_noise(p: argparse.ArgumentParser, draws: int) -> None:
+    p.add_argument("dataset", type=Path, help="dataset folder or CSV (see vqseg_core.data.layouts)")
+    p.add_argument("--name", help="dataset name in tables (default: folder name)")
+    p.add_argument(
+        "--kinds", nargs="+", default=list(PAPER_KINDS), metavar="KIND", help="corruption kinds"
+    )
+    p.add_argument(
+        "--levels", nargs="+", type=float, default=[float(v) for v in PAPER_LEVELS], metavar="L"
+    )
+    p.add_argument(
+        "--draws", type=int, default=draws, help=f"noise draws per case and level (default {draws})"
+    )
+    p.add_argument("--seed", type=int, default=0, help="base seed of the noise draws")
+    p.add_argument("--batch-size", type=int, default=8, help="draws per forward pass")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``vqseg-eval`` (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="vqseg-eval", description="Robustness of a UNet / VQ-UNet pair on a dataset."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    noise = sub.add_parser("noise", help="Dice/HD95 under noise kinds x levels x draws (Table 3)")
+    _add_noise(noise, 10)
+    _add_pairs(noise)
+    _add_selection(noise)
+    _add_run(noise)
+    latent = sub.add_parser("latent", help="latent variance and code-flip rate (Table 2, Fig. 2)")
+    _add_noise(latent, 20)
+    latent.add_argument("--features", type=int, default=64, help="latent channels in the heatmaps")
+    _add_pairs(latent)
+    _add_selection(latent)
+    _add_run(latent)
+    shift = sub.add_parser("shift", help="Dice/HD95 in-domain and across domains (Table 4)")
+    shift.add_argument(
+        "--in-domain", type=Path, required=True, metavar="DATASET", help="the training dataset"
+    )
+    shift.add_argument(
+        "--shifted", type=Path, action="append", required=True, metavar="DATASET",
+        help="another domain's dataset (repeatable); all its cases are used",
+    )  # fmt: skip
+    _add_pairs(shift)
+    _add_selection(shift)
+    _add_run(shift)
+    report = sub.add_parser("report", help="one self-contained HTML page from output folders")
+    report.add_argument("runs", type=Path, nargs="+", help="vqseg-eval output folders")
+    report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    report.add_argument("--title", default="vqseg robustness report")
+    return parser
+
+
+def _pairs(args: argparse.Namespace) -> list:
+    from vqseg_core.checkpoint import CheckpointError
+    from vqseg_core.evaluation import PairSource
+
+    sources = [PairSource(name=n) for n in args.pair]
+    if args.unet is not None or args.vqunet is not None:
+        if args.unet is None or args.vqunet is None:
+            raise UserError("--unet and --vqunet go together")
+        sources.append(PairSource(unet=args.unet, vqunet=args.vqunet))
+    if not sources:
+        raise UserError("name a model pair: --pair NAME or --unet A.json --vqunet B.json")
+    try:
+        pairs = [s.load() for s in sources]
+    except (CheckpointError, ValueError, OSError) as exc:
+        raise UserError(str(exc)) from exc
+    ids = [p.name for p in pairs]
+    if len(set(ids)) != len(ids):
+        raise UserError(f"two pairs share a name: {ids}")
+    return pairs
+
+
+def _selection(args: argparse.Namespace):
+    from vqseg_core.evaluation import CaseSelection
+
+    return CaseSelection(
+        split=args.split, method=args.split_method, val_fraction=args.val_fraction,
+        split_seed=args.split_seed, val_cases=tuple(args.val_cases), cases=tuple(args.cases),
+        max_cases=args.max_cases,
+    )  # fmt: skip
+
+
+def _run(args: argparse.Namespace) -> int:
+    from vqseg_core.evaluation import (
+        NoiseConfig,
+        build_report,
+        dataset_name,
+        run_latent,
+        run_noise,
+        run_shift,
+        select_cases,
+        setup_shard,
+        teardown_shard,
+    )
+
+    if args.command == "report":
+        path = build_report(args.runs, args.out, args.title)
+        print(f"vqseg-eval: wrote {path}", file=sys.stderr)
+        return 0
+    pairs = _pairs(args)
+    selection = _selection(args)
+    shard = setup_shard()
+    try:
+        if args.command == "shift":
+            shifted_sel = type(selection)(split="all")
+            result = run_shift(
+                pairs,
+                (dataset_name(args.in_domain), select_cases(args.in_domain, selection)),
+                {dataset_name(d): select_cases(d, shifted_sel) for d in args.shifted},
+                args.out, device=args.device, precision=args.precision,
+                progress=not args.no_progress, shard=shard,
+            )  # fmt: skip
+        else:
+            cases = select_cases(args.dataset, selection)
+            config = NoiseConfig(
+                kinds=tuple(args.kinds), levels=tuple(args.levels), n_draws=args.draws, seed=args.seed,
+                device=args.device, precision=args.precision, batch_size=args.batch_size,
+                progress=not args.no_progress,
+            )  # fmt: skip
+            name = args.name or dataset_name(args.dataset)
+            if args.command == "noise":
+                result = run_noise(pairs, name, cases, args.out, config, shard)
+            else:
+                result = run_latent(
+                    pairs, name, cases, args.out, config, shard, n_features=args.features
+                )
+    finally:
+        teardown_shard(shard)
+    if shard.is_main:
+        print(
+            f"vqseg-eval {args.command}: {result.computed} of {result.total} cells computed "
+            f"({result.total - result.computed} already in {args.out})",
+            file=sys.stderr,
+        )
+        for path in result.files.values():
+            print(path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``vqseg-eval``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    from vqseg_core.io import ImageLoadError
+
+    try:
+        return _run(args)
+    except (UserError, ValueError, ImageLoadError) as exc:
+        print(f"vqseg-eval: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vqseg-eval: interrupted; re-run with the same --out to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

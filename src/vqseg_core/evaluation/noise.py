@@ -1,0 +1,175 @@
+"""``noise``: Dice and HD95 of both networks under kinds x levels x N draws (Table 3, Dice plots).
+
+Outputs in ``out``: ``cells.jsonl`` (resumable, one line per finished case x pair x kind x
+level), ``cases.csv`` (one row per case x model x kind x level, draws aggregated),
+``table.md`` (Table 3 layout, Dice and HD95 per kind), ``plots/*.png`` (Dice vs level) and
+``settings.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vqseg_core.data.layouts import Case
+from vqseg_core.evaluation.common import load_case, pair_id, write_csv, write_settings
+from vqseg_core.evaluation.segmentation import score_case_draws
+from vqseg_core.evaluation.sharding import Cell, Shard, run_cells
+from vqseg_core.evaluation.store import CellStore, cell_key
+from vqseg_core.perturb import PAPER_KINDS, Corruption, get_spec
+from vqseg_core.robustness import PAPER_LEVELS
+
+ROW_FIRST = ("dataset", "pair", "pair_id", "case_id", "model", "kind", "level", "n_draws", "seed")
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Settings of a noise evaluation.
+
+    Attributes:
+        kinds: corruption kinds (default: the paper's three).
+        levels: levels in each kind's units (default: the poster's 0, 1, 10, 20, 30 %).
+        n_draws: corrupted draws per case and level.
+        seed: base seed; draw d of a case uses ``case_seed(seed, case_id) + d``.
+        device, precision: see :class:`~vqseg_core.inference.Predictor`.
+        batch_size: draws per forward pass.
+        progress: show tqdm bars.
+    """
+
+    kinds: tuple[str, ...] = PAPER_KINDS
+    levels: tuple[float, ...] = PAPER_LEVELS
+    n_draws: int = 10
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    batch_size: int = 8
+    progress: bool = True
+
+    def validate(self, spatial_dims: Iterable[int] = ()) -> None:
+        """Raise ``ValueError`` for an unknown kind, a level out of range or a bad count."""
+        if self.n_draws < 1:
+            raise ValueError(f"the number of draws must be >= 1, got {self.n_draws}")
+        if not self.kinds or not self.levels:
+            raise ValueError("give at least one kind and one level")
+        for kind in self.kinds:
+            for level in self.levels:
+                Corruption(kind, float(level), self.seed)
+            for dims in spatial_dims:
+                if dims not in get_spec(kind).spatial_dims:
+                    raise ValueError(f"corruption {kind!r} does not support {dims}D images")
+
+
+@dataclass
+class EvalResult:
+    """What an evaluation command produced.
+
+    Attributes:
+        rows: the per-case rows (JSON-able dicts).
+        files: output name -> path (``csv``, ``table``, ``settings``, plots...).
+        computed: cells computed in this call (0 when everything was already there).
+        total: cells in the run.
+    """
+
+    rows: list[dict[str, Any]]
+    files: dict[str, Path] = field(default_factory=dict)
+    computed: int = 0
+    total: int = 0
+
+
+def noise_cells(
+    pairs: Sequence[Any], dataset: str, cases: Sequence[Case], config: NoiseConfig
+) -> list[Cell]:
+    """Every (case, pair, kind, level) cell, case by case."""
+    cells = []
+    for case in cases:
+        for pair in pairs:
+            for kind in config.kinds:
+                for level in config.levels:
+                    params = {
+                        "command": "noise", "dataset": dataset, "pair": pair_id(pair),
+                        "case": case.case_id, "kind": kind, "level": float(level),
+                        "n_draws": config.n_draws, "seed": config.seed,
+                    }  # fmt: skip
+                    cells.append(
+                        Cell(cell_key(params), case.case_id, (pair, case, kind, float(level)))
+                    )
+    return cells
+
+
+def run_noise(
+    pairs: Sequence[Any],
+    dataset: str,
+    cases: Sequence[Case],
+    out: str | Path,
+    config: NoiseConfig = NoiseConfig(),
+    shard: Shard | None = None,
+) -> EvalResult:
+    """Evaluate every pair on ``cases`` under ``config``'s corruptions; write the outputs.
+
+    Args:
+        pairs: :class:`~vqseg_core.pretrained.ModelPair` objects.
+        dataset: the dataset's name (a column of the rows and the tables).
+        cases: the cases (with labels).
+        out: output folder; cells already in its ``cells.jsonl`` are not recomputed.
+        config: kinds, levels, draws, seed, device.
+        shard: the process's place under ``torchrun`` (cases are split between ranks; only
+            rank 0 writes, and only rank 0's result holds the rows).
+
+    Returns:
+        :class:`EvalResult`.
+    """
+    config.validate({p.spatial_dims for p in pairs})
+    shard = shard or Shard()
+    out = Path(out)
+    store = CellStore(out / "cells.jsonl")
+    cells = noise_cells(pairs, dataset, cases, config)
+
+    def compute(cell: Cell) -> list[dict[str, Any]]:
+        pair, case, kind, level = cell.params
+        rows = score_case_draws(
+            pair, load_case(case), kind, level, n_draws=config.n_draws, seed=config.seed,
+            device=config.device, precision=config.precision, batch_size=config.batch_size,
+        )  # fmt: skip
+        return [{"dataset": dataset, **r} for r in rows]
+
+    computed = run_cells(cells, compute, store, shard, progress=config.progress, desc="noise")
+    result = EvalResult([], computed=computed, total=len(cells))
+    if not shard.is_main:
+        return result
+    result.rows = CellStore(out / "cells.jsonl").records(c.key for c in cells)
+    result.files = write_noise_outputs(result.rows, out, config.kinds)
+    settings = {**asdict(config), "dataset": dataset, "cases": [c.case_id for c in cases]}
+    result.files["settings"] = write_settings(out, "noise", settings, pairs)
+    return result
+
+
+def write_noise_outputs(
+    rows: list[dict[str, Any]], out: Path, kinds: Sequence[str]
+) -> dict[str, Path]:
+    """``cases.csv``, ``table.md`` and the Dice-vs-level plots of noise rows."""
+    from vqseg_core.evaluation.plots import metric_vs_level
+    from vqseg_core.evaluation.tables import noise_table
+
+    files: dict[str, Path] = {"csv": write_csv(out / "cases.csv", rows, ROW_FIRST)}
+    parts = ["## Noise robustness", ""]
+    for kind in kinds:
+        parts += [noise_table(rows, kind, "dice_mean"), noise_table(rows, kind, "hd95_mean")]
+    files["table"] = out / "table.md"
+    files["table"].write_text("\n".join(parts), encoding="utf-8")
+    for dataset, pair in dict.fromkeys((r["dataset"], r["pair"]) for r in rows):
+        group = [r for r in rows if (r["dataset"], r["pair"]) == (dataset, pair)]
+        for kind in kinds:
+            name = f"dice_{_slug(dataset)}_{_slug(pair)}_{kind}"
+            files[name] = metric_vs_level(
+                group,
+                kind,
+                out / "plots" / f"{name}.png",
+                title=f"{dataset} / {pair}: Dice vs {kind} level",
+            )
+    return files
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in str(text))

@@ -1,0 +1,81 @@
+"""Which cases to evaluate: a dataset, a split (as in training), or explicit case ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vqseg_core.data.layouts import Case, Dataset, read_dataset
+
+SPLITS = ("val", "train", "all")
+
+
+@dataclass(frozen=True)
+class CaseSelection:
+    """How to pick cases from a dataset (the split options of ``vqseg-train``).
+
+    Attributes:
+        split: ``"val"`` (the training run's validation cases), ``"train"`` or ``"all"``.
+        method: ``"random"``, ``"parity"`` or ``"ids"`` (see
+            :class:`~vqseg_core.train.config.DataConfig`).
+        val_fraction: validation fraction for ``method="random"``.
+        split_seed: seed of the random split (training default 42).
+        val_cases: validation ids for ``method="ids"``.
+        cases: explicit case ids; when given they replace ``split``.
+        max_cases: keep the first N cases (by id) of the dataset before splitting, as training does.
+    """
+
+    split: str = "val"
+    method: str = "random"
+    val_fraction: float = 0.2
+    split_seed: int = 42
+    val_cases: tuple[str, ...] = ()
+    cases: tuple[str, ...] = field(default_factory=tuple)
+    max_cases: int | None = None
+
+
+def select_cases(dataset: str | Path | Dataset, selection: CaseSelection) -> list[Case]:
+    """The cases of ``dataset`` chosen by ``selection``, sorted by id.
+
+    Raises:
+        ValueError: unreadable dataset, unknown split or ids, or no case selected.
+    """
+    from vqseg_core.train.config import DataConfig
+    from vqseg_core.train.dataset import split_dataset
+
+    ds = dataset if isinstance(dataset, Dataset) else read_dataset(dataset)
+    cases = sorted(ds.cases, key=lambda c: c.case_id)
+    if selection.cases:
+        by_id = {c.case_id: c for c in cases}
+        unknown = [i for i in selection.cases if i not in by_id]
+        if unknown:
+            raise ValueError(f"unknown case id(s) in {ds.root}: {', '.join(unknown[:10])}")
+        return [by_id[i] for i in sorted(set(selection.cases))]
+    if selection.split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {selection.split!r}")
+    if selection.max_cases is not None:
+        cases = cases[: selection.max_cases]
+    if selection.split != "all":
+        config = DataConfig(
+            split=selection.method,
+            val_fraction=selection.val_fraction,
+            val_cases=tuple(selection.val_cases),
+            split_seed=selection.split_seed,
+        )
+        train, val = split_dataset(cases, config)
+        cases = val if selection.split == "val" else train
+    if not cases:
+        raise ValueError(f"no cases selected from {ds.root} (split {selection.split!r})")
+    return sorted(cases, key=lambda c: c.case_id)
+
+
+def dataset_name(path: str | Path) -> str:
+    """A short name for a dataset: the folder name (or CSV stem)."""
+    p = Path(path)
+    return p.stem if p.is_file() else p.resolve().name
+
+
+def case_ids(cases: Sequence[Case]) -> list[str]:
+    """The ids of ``cases``."""
+    return [c.case_id for c in cases]

@@ -1,0 +1,209 @@
+"""Markdown tables laid out like the poster's Tables 2, 3 and 4.
+
+Every mean is over distinct cases (each case's draws aggregated first); ``nan`` values (an
+undefined Dice or HD95) are left out and counted, never averaged as ``inf``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from vqseg_core.metrics import Summary, summarize
+
+MODEL_LABELS = {"unet": "UNet", "vqunet": "VQ-UNet"}
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    """A number for a table: fixed point, or scientific below 0.01; ``nan`` as an en dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if value != 0 and abs(value) < 0.01:
+        return f"{value:.1e}"
+    return f"{value:.{digits}f}"
+
+
+def summary_cell(s: Summary, ci: bool = True) -> str:
+    """``mean ± sd [ci_low, ci_high]`` (the interval is the 95% Student-t CI of the mean)."""
+    if s.n == 0:
+        return "–"
+    text = f"{fmt(s.mean)} ± {fmt(s.sd)}" if s.n > 1 else fmt(s.mean)
+    if ci and s.n > 1:
+        text += f" [{fmt(s.ci_low)}, {fmt(s.ci_high)}]"
+    return text
+
+
+def _table(header: Sequence[str], body: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    return lines
+
+
+def _levels(rows: Sequence[dict[str, Any]]) -> list[float]:
+    return sorted({float(r["level"]) for r in rows})
+
+
+def _groups(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys((r["dataset"], r["pair"]) for r in rows))
+
+
+def noise_table(rows: Sequence[dict[str, Any]], kind: str, metric: str = "dice_mean") -> str:
+    """Table 3: ``metric`` (mean ± sd [95% CI] over cases) per model at each level of ``kind``.
+
+    One section per (dataset, pair); the better model at each level is bold (higher Dice,
+    lower HD95); a cell notes the draws with an empty prediction (``empty: n``) if any.
+    """
+    rows = [r for r in rows if r["kind"] == kind]
+    levels = _levels(rows)
+    label = (
+        "Dice"
+        if metric.startswith("dice")
+        else "HD95 (mm)"
+        if metric.startswith("hd95")
+        else metric
+    )
+    header = ["", *[f"{label} @{level:g}%" for level in levels]]
+    lower_better = metric.startswith("hd95")
+    body: list[list[str]] = []
+    for dataset, pair in _groups(rows):
+        body.append([f"**{dataset}** ({pair})", *[""] * len(levels)])
+        stats: dict[str, list[tuple[Summary, int]]] = {}
+        for model in MODEL_LABELS:
+            stats[model] = []
+            for level in levels:
+                sel = [
+                    r for r in rows
+                    if (r["dataset"], r["pair"], r["model"]) == (dataset, pair, model)
+                    and float(r["level"]) == level
+                ]  # fmt: skip
+                empty = sum(int(r.get("empty_any", 0)) for r in sel)
+                stats[model].append((summarize(float(r[metric]) for r in sel), empty))
+        for model, name in MODEL_LABELS.items():
+            cells = []
+            for i, (s, empty) in enumerate(stats[model]):
+                text = summary_cell(s)
+                other = stats["vqunet" if model == "unet" else "unet"][i][0]
+                if _better(s.mean, other.mean, lower_better):
+                    text = f"**{text}**"
+                if empty:
+                    text += f" (empty: {empty})"
+                cells.append(text)
+            body.append([name, *cells])
+    title = f"Table 3 style: {label} under {kind} noise (mean ± sd [95% CI] over cases)"
+    note = (
+        "Each case's value is the mean over its draws (and over classes); *empty: n* counts the "
+        "draws (all cases) in which a class present in the ground truth was not predicted."
+    )
+    return "\n".join([f"### {title}", "", *_table(header, body), "", note, ""])
+
+
+def _better(a: float, b: float, lower: bool) -> bool:
+    if math.isnan(a) or math.isnan(b) or a == b:
+        return False
+    return a < b if lower else a > b
+
+
+LATENT_ROWS = (
+    ("unet", "variance", "UNet: latent variance (raw)"),
+    ("vqunet", "variance", "VQ-UNet: latent variance (raw, before quantisation)"),
+    ("vqunet", "quantized_variance", "VQ-UNet: latent variance (quantised)"),
+    ("unet", "relative_variance", "UNet: relative variance"),
+    ("vqunet", "relative_variance", "VQ-UNet: relative variance (raw)"),
+    ("vqunet", "flip_rate", "VQ-UNet: code-flip rate"),
+)
+
+
+def latent_table(rows: Sequence[dict[str, Any]], levels: Sequence[float] | None = None) -> str:
+    """Table 2: average latent variance per model, dataset and noise kind.
+
+    Averages over cases and over ``levels`` (default: every level that is not 0). "Raw" is the
+    per-element population variance across draws of the bottleneck features; "relative"
+    divides it by the variance of the clean image's latent elements (dimensionless, comparable
+    between networks); the code-flip rate is the fraction of (draw, position) pairs whose code
+    differs from the clean image's code.
+    """
+    chosen = [
+        r
+        for r in rows
+        if (float(r["level"]) != 0 if levels is None else float(r["level"]) in levels)
+    ]
+    columns = list(dict.fromkeys((r["dataset"], r["kind"]) for r in chosen))
+    header = ["", *[f"{d}: {k}" for d, k in columns]]
+    body = []
+    for model, field, name in LATENT_ROWS:
+        cells = []
+        for dataset, kind in columns:
+            sel = [
+                r[field] for r in chosen
+                if (r["dataset"], r["kind"], r["model"]) == (dataset, kind, model) and field in r
+            ]  # fmt: skip
+            cells.append(fmt(summarize(float(v) for v in sel).mean) if sel else "–")
+        body.append([name, *cells])
+    lv = "levels " + ", ".join(f"{v:g}%" for v in sorted({float(r["level"]) for r in chosen}))
+    title = f"Table 2 style: average latent variance (mean over cases and {lv})"
+    return "\n".join([f"### {title}", "", *_table(header, body), ""])
+
+
+def latent_level_table(rows: Sequence[dict[str, Any]], kind: str) -> str:
+    """Latent variance and code-flip rate at each level of ``kind`` (mean over cases)."""
+    rows = [r for r in rows if r["kind"] == kind]
+    levels = _levels(rows)
+    header = ["", *[f"@{v:g}%" for v in levels]]
+    body = []
+    for dataset, pair in _groups(rows):
+        body.append([f"**{dataset}** ({pair})", *[""] * len(levels)])
+        for model, field, name in LATENT_ROWS:
+            cells = []
+            for level in levels:
+                sel = [
+                    float(r[field]) for r in rows
+                    if (r["dataset"], r["pair"], r["model"]) == (dataset, pair, model)
+                    and float(r["level"]) == level and field in r
+                ]  # fmt: skip
+                cells.append(fmt(summarize(sel).mean) if sel else "–")
+            body.append([name, *cells])
+    return "\n".join(
+        [f"### Latent variance under {kind} noise, by level", "", *_table(header, body), ""]
+    )
+
+
+def shift_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Table 4: mean Dice and HD95 (mm) in-domain and across domains, per pair.
+
+    Columns: the in-domain dataset, then ``A→B`` for each shifted dataset B (A the in-domain
+    one); rows UNet and VQ-UNet; the better value in bold.
+    """
+    lines = ["### Table 4 style: mean Dice and HD95 (mm) in-domain and across domains", ""]
+    for pair in dict.fromkeys(r["pair"] for r in rows):
+        sel = [r for r in rows if r["pair"] == pair]
+        home = next((r["dataset"] for r in sel if r["role"] == "in-domain"), "?")
+        targets = list(dict.fromkeys(r["dataset"] for r in sel if r["role"] == "shifted"))
+        columns = [("in-domain", home, home)] + [("shifted", t, f"{home}→{t}") for t in targets]
+        header = ["", *[f"{title} {m}" for _, _, title in columns for m in ("Dice", "HD95")]]
+        stats = {}
+        for model in MODEL_LABELS:
+            for role, dataset, _ in columns:
+                cases = [
+                    r
+                    for r in sel
+                    if (r["model"], r["role"], r["dataset"]) == (model, role, dataset)
+                ]
+                stats[model, dataset, "dice"] = summarize(float(r["dice_mean"]) for r in cases)
+                stats[model, dataset, "hd95"] = summarize(float(r["hd95_mean"]) for r in cases)
+        body = []
+        for model, name in MODEL_LABELS.items():
+            other = "vqunet" if model == "unet" else "unet"
+            cells = []
+            for _, dataset, _ in columns:
+                for metric in ("dice", "hd95"):
+                    s, o = stats[model, dataset, metric], stats[other, dataset, metric]
+                    text = fmt(s.mean, 3 if metric == "dice" else 2)
+                    cells.append(
+                        f"**{text}**" if _better(s.mean, o.mean, metric == "hd95") else text
+                    )
+            body.append([name, *cells])
+        n = {d: len({r["case_id"] for r in sel if r["dataset"] == d}) for _, d, _ in columns}
+        lines += [f"**{pair}** (cases: " + ", ".join(f"{d} {k}" for d, k in n.items()) + ")", ""]
+        lines += [*_table(header, body), ""]
+    return "\n".join(lines)

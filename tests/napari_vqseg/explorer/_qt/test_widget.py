@@ -1,0 +1,167 @@
+"""The explorer driven through its real widget with the tiny pair."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def wait_idle(qtbot, widget, timeout=30000):
+    qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
+
+
+def test_first_result_makes_layers_with_the_image_geometry(explorer) -> None:
+    viewer = explorer.viewer
+    names = [lay.name for lay in viewer.layers]
+    for name in ("UNet: mask", "VQ-UNet: mask", "UNet: corrupted image", "disagreement (UNet vs VQ-UNet)",
+                 "UNet: latent variance", "VQ-UNet: latent variance", "VQ-UNet: codebook assignment",
+                 "VQ-UNet: code flips", "UNet: ground truth"):  # fmt: skip
+        assert name in names
+    mask = viewer.layers["UNet: mask"]
+    assert mask.data.shape == (64, 64)
+    np.testing.assert_allclose(mask.scale, (0.5, 0.5))
+    latent = viewer.layers["VQ-UNet: latent variance"]
+    codes = viewer.layers["VQ-UNet: codebook assignment"]
+    assert latent.data.shape == codes.data.shape
+    # latent maps cover the image: cells x scale == image extent
+    np.testing.assert_allclose(np.asarray(latent.data.shape) * latent.scale, (32.0, 32.0), rtol=0.1)
+    assert viewer.canvas.grid.enabled
+    assert explorer.metrics.rowCount() >= 3
+
+
+def test_grid_puts_unet_and_vqunet_layers_in_two_cells(explorer) -> None:
+    viewer = explorer.viewer
+    grid, layers = viewer.canvas.grid, list(viewer.layers)
+    pos = {lay.name: grid.position(i, layers) for i, lay in enumerate(layers)}
+    assert pos["UNet: mask"] == pos["UNet: corrupted image"] == (0, 0)
+    assert pos["VQ-UNet: mask"] == pos["VQ-UNet: corrupted image"] == (0, 1)
+    explorer.controls.side_by_side.setChecked(False)
+    assert not grid.enabled
+    assert viewer.layers["discs"].visible
+
+
+def test_metrics_change_with_level_and_revisits_come_from_the_cache(explorer, qtbot) -> None:
+    controls = explorer.controls
+    clean = dict(explorer.metrics.values)
+    assert clean and all(0 <= v["dice_unet"] <= 1 for v in clean.values())
+    controls.kind.setCurrentIndex(controls.kind.findData("salt_and_pepper"))
+    controls.level.setValue(30.0)
+    qtbot.waitUntil(lambda: explorer.view.corruption.level == 30.0, timeout=30000)
+    wait_idle(qtbot, explorer)
+    noisy = explorer.metrics.values
+    assert any(
+        not math.isclose(noisy[c]["dice_unet"], clean[c]["dice_unet"]) or
+        not math.isclose(noisy[c]["dice_vqunet"], clean[c]["dice_vqunet"]) for c in clean
+    )  # fmt: skip
+    hits = explorer.cache.hits
+    controls.level.setValue(5.0)
+    qtbot.waitUntil(lambda: explorer.view.corruption.level == 5.0, timeout=30000)
+    controls.level.setValue(30.0)
+    qtbot.waitUntil(lambda: explorer.view.corruption.level == 30.0, timeout=5000)
+    assert explorer.cache.hits > hits
+
+
+def test_sweep_plots_and_can_be_cancelled(explorer, qtbot) -> None:
+    job = explorer.start_sweep()
+    assert job is not None
+    qtbot.waitUntil(lambda: bool(explorer.sweep_rows), timeout=60000)
+    assert {r["model"] for r in explorer.sweep_rows} == {"unet", "vqunet"}
+    assert explorer.plot is not None and explorer.plot.metric.count() > 0
+    explorer.sweep_rows = []
+    job = explorer.start_sweep()
+    explorer.cancel()
+    assert job.cancelled
+    qtbot.waitUntil(lambda: not explorer._workers, timeout=5000)
+    assert explorer.sweep_rows == []
+
+
+def test_export_writes_a_report_and_import_restores_the_settings(explorer, qtbot, tmp_path) -> None:
+    controls = explorer.controls
+    controls.seed.setValue(7)
+    controls.level.setValue(20.0)
+    qtbot.waitUntil(lambda: explorer.view.corruption.seed == 7 and explorer.view.corruption.level == 20.0,
+                    timeout=30000)  # fmt: skip
+    files = {p.name for p in explorer.export(tmp_path / "report")}
+    assert {"metrics.csv", "screenshot.png", "settings.json"} <= files
+    saved = controls.settings()
+    controls.seed.setValue(1)
+    controls.level.setValue(3.0)
+    restored = explorer.import_settings(tmp_path / "report")
+    assert restored == saved
+    assert controls.settings() == saved
+    wait_idle(qtbot, explorer)
+
+
+def test_inference_keeps_the_ui_responsive_and_cancels_fast(explorer, qtbot) -> None:
+    from qtpy.QtCore import QElapsedTimer, QTimer
+
+    explorer.controls.draws.setValue(64)
+    wait_idle(qtbot, explorer)
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def beat() -> None:
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(beat)
+    timer.start()
+    sweeps = 0
+    while clock.elapsed() < 2000:  # back-to-back sweeps (5 levels x 64 draws x 2 models each)
+        assert explorer.start_sweep() is not None
+        sweeps += 1
+        qtbot.waitUntil(lambda: not explorer._workers, timeout=30000)
+    job = explorer.start_sweep()
+    qtbot.wait(100)
+    running = bool(explorer._workers)
+    explorer.cancel()
+    started = clock.elapsed()
+    qtbot.waitUntil(lambda: not explorer._workers, timeout=5000)
+    cancel_ms = clock.elapsed() - started
+    timer.stop()
+    assert job.cancelled and running
+    assert cancel_ms < 1000
+    assert len(gaps) > 50, (sweeps, len(gaps))
+    late = np.asarray(gaps) - 20
+    assert float(np.percentile(late, 95)) < 100, sorted(late)[-10:]
+
+
+def test_closing_the_viewer_mid_run_is_safe(make_napari_viewer, tiny_pair, disc, qtbot) -> None:
+    from napari_vqseg.explorer._qt.widget import RobustnessExplorer
+
+    viewer = make_napari_viewer()
+    viewer.add_image(disc[0], name="discs")
+    widget = RobustnessExplorer(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.controls.draws.setValue(64)
+    widget.add_pair(tiny_pair)
+    job = widget.run_now()
+    sweep = widget.start_sweep()
+    assert job is not None and sweep is not None
+    viewer.close()
+    assert job.cancelled and sweep.cancelled
+    qtbot.waitUntil(lambda: not widget.jobs.running, timeout=5000)
+    qtbot.wait(100)  # late signals are dropped quietly
+
+
+def test_worker_errors_reach_the_user_without_crashing(explorer, qtbot, monkeypatch) -> None:
+    import vqseg_core.robustness as robustness
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(robustness, "analyse", broken)
+    shown = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", shown.append)
+    explorer.controls.level.setValue(17.0)
+    qtbot.waitUntil(lambda: bool(shown), timeout=10000)
+    assert "model exploded" in shown[0] and "model exploded" in explorer.status.text()
