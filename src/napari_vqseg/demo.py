@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog="vqseg-demo", description=__doc__.splitlines()[0])
     p.add_argument("--sample", default=DEFAULT, help="bundled sample to open (default %(default)s)")
-    p.add_argument("--pair", default=None, help="bundled model pair (default: the sample's name)")
+    p.add_argument("--pair", default=None, help="bundled model pair (default: the sample's own pair)")
     p.add_argument(
         "--unet", type=Path, help="UNet export (.json or .safetensors) instead of a bundled pair"
     )
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    pair_name = args.pair or args.sample
+    pair_name = args.pair or SAMPLE_PAIRS.get(args.sample, args.sample)
     if args.unet is None and pair_name not in list_pairs():
         print(f"vqseg-demo: {NO_PAIR.format(name=pair_name)}", file=sys.stderr)
         if args.screenshot is not None:
@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.screenshot is not None:
             viewer.close()
+
+
+SAMPLE_PAIRS = {"ct-slab": "ct-organs", "chest-xray-cr": "chest-xray"}
+"""The bundled pair each sample opens with when its name is not itself a pair's name."""
 
 
 def configure(widget: Any, args: argparse.Namespace, pair_name: str) -> None:

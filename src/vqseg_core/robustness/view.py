@@ -193,8 +193,13 @@ def score_labels(
     classes: Mapping[int, str],
     spacing: Sequence[float],
 ) -> dict[str, dict[str, float]]:
-    """Dice and HD95 (mm) of each class of ``classes``, keyed by class name."""
-    values = list(classes)
+    """Dice and HD95 (mm) of each class of ``classes`` that the ground truth annotates.
+
+    A class absent from the whole ground truth (e.g. heart, for a lungs-only mask) is not
+    scored: such a mask cannot tell a right prediction of that class from a wrong one.
+    """
+    present = set(np.unique(ground_truth).tolist())
+    values = [v for v in classes if v in present]
     dice = dice_per_class(labels, ground_truth, values)
     hd = hd95_per_class(labels, ground_truth, tuple(spacing), values)
     return {classes[v]: {"dice": float(dice[v]), "hd95": float(hd[v])} for v in values}

@@ -20,6 +20,7 @@ from vqseg_core.train.config import DataConfig, TrainConfig
 from vqseg_core.train.data import Sample
 
 SPLITS = ("random", "parity", "ids", "slices")
+IGNORE = -1  # label value of voxels that validation does not score
 
 
 def training_recipe(data: DataConfig) -> Recipe:
@@ -143,13 +144,15 @@ def load_training_data(
     train = load(train_cases, "load train")
     val = load(val_cases, "load val")
     if data.split == "slices" and not wants_slices:
-        # one volume: the held-out axial slice ranges become validation sub-volumes, the
-        # contiguous runs of the other slices training sub-volumes
+        # one volume: training patches come from the contiguous runs of the training slices;
+        # validation runs on the whole volume (the images of all slices are inputs at test
+        # time) and scores only the held-out slices (labels elsewhere are IGNORE)
         out_train, out_val = [], []
         for s in train:
             held = _slice_mask(s.label.shape[-1], data.val_slices)
             out_train += _runs(s, ~held)
-            out_val += _runs(s, held)
+            label = np.where(held[None, None, :], s.label, IGNORE)
+            out_val.append(Sample(s.image, label, f"{s.case_id}#held-out", s.spacing))
         return out_train, out_val
     if wants_slices:
         if data.split == "slices":

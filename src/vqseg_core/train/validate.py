@@ -54,7 +54,11 @@ def validate(
     per_class: dict[str, list[float]] = {name: [] for name in labels.values()}
     for s in samples:
         pred = predict_labels(model, s.image, device, amp_dtype, patch_size)
-        scores = dice_per_class(pred, s.label, labels=list(labels))
+        truth = s.label
+        if (truth < 0).any():  # score only the labelled (held-out) voxels
+            keep = truth >= 0
+            pred, truth = pred[keep], truth[keep]
+        scores = dice_per_class(pred, truth, labels=list(labels))
         for value, name in labels.items():
             d = scores.get(value, float("nan"))
             if not math.isnan(d):
