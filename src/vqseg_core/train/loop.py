@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,6 +82,10 @@ def train(
 ) -> TrainResult:
     """Train a UNet or VQ-UNet as ``config`` says and write its outputs to ``out_dir``.
 
+    Only one process trains into a folder at a time (a lock file, ``.lock``, holds the pid; a
+    stale lock from a killed run is taken over). SIGTERM (e.g. from a cluster scheduler) is
+    handled like Ctrl-C: the latest state is saved, then the run stops.
+
     Args:
         config: the resolved training config.
         out_dir: output folder (created; refused if it holds a run and ``resume`` is False).
@@ -91,7 +98,98 @@ def train(
 
     Returns:
         A :class:`TrainResult`.
+
+    Raises:
+        RunExistsError: the folder holds a run (without ``resume``) or another live process
+            is training into it.
     """
+    out = Path(out_dir)
+    lock = _RunLock(out) if int(os.environ.get("RANK", "0")) == 0 else None
+    previous = _on_sigterm_interrupt()
+    try:
+        return _run(
+            config,
+            out,
+            resume=resume,
+            allow_config_change=allow_config_change,
+            device=device,
+            data=data,
+            stop_after=stop_after,
+            echo=echo,
+        )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if lock is not None:
+            lock.release()
+
+
+class _RunLock:
+    """``out/.lock`` holding this process's pid; refuses a folder another live process holds."""
+
+    def __init__(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.path = out / ".lock"
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pid = self._holder()
+                if pid is not None and pid != os.getpid() and _alive(pid):
+                    raise RunExistsError(
+                        f"{out} is being trained by another process (pid {pid})"
+                    ) from None
+                self.path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(str(os.getpid()))
+            return
+        raise RunExistsError(f"cannot take the lock {self.path}")
+
+    def _holder(self) -> int | None:
+        try:
+            return int(self.path.read_text(encoding="utf-8").strip() or "0") or None
+        except (OSError, ValueError):
+            return None
+
+    def release(self) -> None:
+        if self._holder() == os.getpid():
+            self.path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _on_sigterm_interrupt():
+    """Make SIGTERM raise KeyboardInterrupt (main thread only); returns the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _run(
+    config: TrainConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    allow_config_change: bool = False,
+    device: str = "auto",
+    data: tuple[list[Sample], list[Sample]] | None = None,
+    stop_after: int | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """The body of :func:`train` (same arguments)."""
     out = Path(out_dir)
     dev = pick_device(device)
     info = distributed.setup(dev)
