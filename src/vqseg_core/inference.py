@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from vqseg_core.device import autocast_dtype, channels_last, pick_device
 from vqseg_core.models.output import Encoding
-from vqseg_core.train.device import autocast_dtype, channels_last, pick_device
 
 
 @dataclass(frozen=True)

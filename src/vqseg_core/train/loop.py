@@ -40,11 +40,11 @@ from vqseg_core.checkpoint import (
     load_state_dict_strict,
     save_checkpoint,
 )
+from vqseg_core.device import autocast_dtype, channels_last, pick_device
 from vqseg_core.models import build_model
 from vqseg_core.train import distributed
 from vqseg_core.train.config import TrainConfig, dump_config
 from vqseg_core.train.data import Sample, SegmentationData, step_rng, step_torch_seed
-from vqseg_core.train.device import autocast_dtype, channels_last, pick_device
 from vqseg_core.train.validate import validate
 
 CHECKPOINT = Path("checkpoints") / "latest.ckpt"
