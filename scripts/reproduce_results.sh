@@ -46,6 +46,10 @@ time $BIN/vqseg-eval latent data/jsrt256 --pair chest-xray --cases $LATENT_CASES
 time $BIN/vqseg-eval shift --in-domain data/jsrt256 --shifted data/shenzhen --pair chest-xray \
   --split val --split-method parity --device cpu --no-progress --out $OUT/shift
 
+# --- 4b. cross-check on the native 1024 px grid (data/jsrt, 0.35 mm): clean images only -------------
+time $BIN/vqseg-eval shift --in-domain data/jsrt --shifted data/shenzhen --pair chest-xray \
+  --split val --split-method parity --device cpu --no-progress --out $OUT/shift1024
+
 # --- 5. one self-contained HTML page --------------------------------------------------------------
 time $BIN/vqseg-eval report $OUT/noise $OUT/latent $OUT/shift --out $OUT/report.html \
   --title "chest-xray pair: UNet vs VQ-UNet on JSRT held-out and Shenzhen"
@@ -96,7 +100,7 @@ metrics = [("dice_mean", "Dice (mean of lungs, heart)", 3, False), ("dice_lungs"
            ("hd95mm_heart", "HD95 heart (mm)", 2, True)]
 for metric, label, d, lower in metrics:
     md += [f"### {label}: VQ-UNet minus UNet, paired over cases", "",
-           "| kind | level % | n | UNet mean ± sd | VQ-UNet mean ± sd | diff VQ−UNet mean [95% CI] | Wilcoxon p | cases VQ>UNet / VQ<UNet | drop from 0 %: UNet | drop: VQ-UNet | diff of drops [95% CI] |",
+           "| kind | level % | n | UNet mean ± sd | VQ-UNet mean ± sd | diff VQ−UNet mean [95% CI] | Wilcoxon p | cases VQ>UNet / VQ<UNet | change vs 0 %: UNet | change vs 0 %: VQ-UNet | diff of changes VQ−UNet [95% CI] |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for k in kinds:
         for lv in levels:
@@ -111,8 +115,8 @@ for metric, label, d, lower in metrics:
             out_rows.append(dict(metric=metric, kind=k, level=lv, n=s.n, unet_mean=summarize(u).mean, unet_sd=summarize(u).sd,
                                  vqunet_mean=summarize(v).mean, vqunet_sd=summarize(v).sd, diff_mean=s.mean, diff_ci_low=s.ci_low,
                                  diff_ci_high=s.ci_high, wilcoxon_p=p, n_vq_better=(nw if lower else nb), n_vq_worse=(nb if lower else nw),
-                                 unet_drop=summarize(du).mean, vqunet_drop=summarize(dv).mean, drop_diff=sd_.mean,
-                                 drop_diff_ci_low=sd_.ci_low, drop_diff_ci_high=sd_.ci_high))
+                                 unet_change=summarize(du).mean, vqunet_change=summarize(dv).mean, change_diff=sd_.mean,
+                                 change_diff_ci_low=sd_.ci_low, change_diff_ci_high=sd_.ci_high))
     md.append("")
 empties = {(r["model"], r["kind"]): 0 for r in rows}
 for r in rows:
@@ -189,6 +193,27 @@ for name, path, sel in [("jsrt256 held-out (even)", "data/jsrt256", CaseSelectio
                   "used_codes_per_image_max": int(max(per_image)),
                   "code_shares": {int(c): round(float(counts[c] / counts.sum()), 4) for c in top},
                   "flip_radius_median": float(rad.median()), "flip_radius_p05": float(rad.quantile(0.05))}
-(res / "codebook.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-print(json.dumps(info, indent=2))
+md = ["### VQ-UNet codebook usage on clean images (K = 1024)", "",
+      "| images | n | codes used | dead | perplexity | codes per image (mean, min-max) | shares of the used codes | r over used codes (L2) | median / 5th pct. flip radius |",
+      "|---|---|---|---|---|---|---|---|---|"]
+for name, i in info.items():
+    shares = ", ".join(f"#{c}: {v:.3f}" for c, v in i["code_shares"].items())
+    md.append(f"| {name} | {i['images']} | {i['used']} | {i['dead']} | {i['perplexity']:.2f} | {i['used_codes_per_image_mean']:.2f} ({i['used_codes_per_image_min']}-{i['used_codes_per_image_max']}) "
+              f"of {i['latent_positions_per_image']} positions | {shares} | {i['r_used']:.3f} | {i['flip_radius_median']:.3f} / {i['flip_radius_p05']:.3f} |")
+md += ["", "Flip radius: L2 distance from a clean latent vector to the nearest boundary of its code's Voronoi cell "
+       "(vqseg_core.analysis.flip_radius); r: half the mean distance between each used code and its nearest used code."]
+(res / "codebook.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+print("\n".join(md))
 EOF
+
+# --- 7. copy the small generated files next to the summaries ---------------------------------------
+mkdir -p docs/results/plots
+cp $OUT/noise/table.md docs/results/noise_table.md
+cp $OUT/noise/cases.csv docs/results/noise_cases.csv
+cp $OUT/latent/table.md docs/results/latent_table.md
+cp $OUT/latent/latent.csv docs/results/latent_cases.csv
+cp $OUT/shift/table.md docs/results/shift_table.md
+cp $OUT/shift/shift.csv docs/results/shift_cases.csv
+cp $OUT/shift1024/table.md docs/results/shift1024_table.md
+cp $OUT/noise/plots/*.png $OUT/latent/heatmaps/*.png docs/results/plots/
+cp $OUT/report.html docs/results/report.html

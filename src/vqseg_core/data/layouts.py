@@ -422,3 +422,22 @@ def split_by_parity(cases: Sequence[Case]) -> dict[str, tuple[Case, ...]]:
             raise ValueError(f"case id {c.case_id!r} has no number to split on")
         out["odd" if int(match.group(1)) % 2 else "even"].append(c)
     return {k: tuple(v) for k, v in out.items()}
+
+
+RASTER_FORMATS = ("png", "jpeg", "tiff")
+
+
+def case_spacing(case: Case, image: Any) -> tuple[float, ...]:
+    """The spacing (mm per axis) to use for ``case`` loaded as ``image`` (a ``vqseg_core.io.Image``).
+
+    Raster files (PNG, JPEG, TIFF) carry no physical spacing, so the dataset's own record
+    (``spacing`` in ``dataset.json`` / a CSV column) wins for them; every other format keeps its
+    header's spacing.
+    """
+    recorded = case.extra.get("spacing") if case.extra else None
+    if recorded and image.source_format in RASTER_FORMATS:
+        values = tuple(float(v) for v in recorded)
+        if len(values) == len(image.spacing) and all(v > 0 for v in values):
+            return values
+    return tuple(float(v) for v in image.spacing)
+

@@ -95,6 +95,7 @@ def load_case(case: Case) -> LoadedCase:
 
 
 def _load(case: Case) -> LoadedCase:
+    from vqseg_core.data.layouts import case_spacing
     from vqseg_core.io import load_image
 
     if case.label is None:
@@ -106,7 +107,7 @@ def _load(case: Case) -> LoadedCase:
             f"case {case.case_id}: label shape {label.shape} differs from image shape {image.shape}"
         )
     labels = np.rint(label.array).astype(np.int64)
-    return LoadedCase(case.case_id, image.array, tuple(image.spacing), labels)
+    return LoadedCase(case.case_id, image.array, case_spacing(case, image), labels)
 
 
 def versions() -> dict[str, str]:

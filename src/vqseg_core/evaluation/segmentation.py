@@ -47,6 +47,9 @@ def score_case_draws(
     prepared = prepare(pair, case.array, case.spacing)
     draws = make_draws(prepared, corruption, n_draws)
     values = list(pair.classes)
+    # classes absent from the whole ground truth (e.g. heart on a lungs-only dataset) are not
+    # scored: their Dice and HD95 are nan, so the means average the annotated classes only
+    unannotated = [v for v in values if not (case.labels == v).any()]
     rows = []
     for key in MODEL_KEYS:
         out = run_draws(
@@ -57,6 +60,8 @@ def score_case_draws(
             grid = pair.recipe.invert_labels(labels, prepared.context)
             dice = dice_per_class(grid, case.labels, values)
             hd = hd95_per_class(grid, case.labels, case.spacing, values)
+            for v in unannotated:  # the ground truth cannot judge these classes
+                dice[v], hd[v] = float("nan"), float("nan")
             present = {v: bool((grid == v).any()) for v in values}
             target = {v: bool((case.labels == v).any()) for v in values}
             per_draw.append((dice, hd, present, target))

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vqseg_core.data.layouts import Case, read_dataset, split_by_ids, split_by_parity, split_cases
+from vqseg_core.data.layouts import (
+    Case,
+    case_spacing,
+    read_dataset,
+    split_by_ids,
+    split_by_parity,
+    split_cases,
+)
 from vqseg_core.data.preprocess import Recipe, get_recipe
 from vqseg_core.data.resample import resize_labels
 from vqseg_core.io import load_image
@@ -59,7 +66,7 @@ def load_case(case: Case, recipe: Recipe, label_map: dict[int, int] | None) -> S
         raise ValueError(
             f"case {case.case_id}: label shape {label.shape} differs from image shape {image.shape}"
         )
-    x, ctx = recipe.apply(image.array, image.spacing)
+    x, ctx = recipe.apply(image.array, case_spacing(case, image))
     y = np.rint(label.array).astype(np.int64)
     if label_map:
         mapped = np.zeros_like(y)

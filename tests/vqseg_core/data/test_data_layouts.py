@@ -199,3 +199,25 @@ def test_split_by_ids_and_parity() -> None:
         split_by_ids(cases, {"a": ["JPCLN001"], "b": ["JPCLN001"]}, rest="c")
     with pytest.raises(ValueError, match="unknown case"):
         split_by_ids(cases, {"a": ["nope"]}, rest="c")
+
+
+def test_raster_cases_take_their_spacing_from_the_dataset_record(tmp_path) -> None:
+    import json
+
+    import numpy as np
+    from PIL import Image as PILImage
+
+    from vqseg_core.data.layouts import case_spacing, read_dataset
+    from vqseg_core.io import load_image
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    PILImage.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "images" / "a.png")
+    PILImage.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "masks" / "a.png")
+    entry = {"case_id": "a", "image": "images/a.png", "label": "masks/a.png", "spacing": [0.7, 0.7]}
+    doc = {"labels": {"0": "background", "1": "lungs"}, "training": [entry]}
+    (tmp_path / "dataset.json").write_text(json.dumps(doc), encoding="utf-8")
+    case = read_dataset(tmp_path).cases[0]
+    assert case_spacing(case, load_image(case.image)) == (0.7, 0.7)
+    no_record = type(case)(case_id="a", image=case.image, label=case.label)
+    assert case_spacing(no_record, load_image(case.image)) == (1.0, 1.0)
