@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog="vqseg-demo", description=__doc__.splitlines()[0])
     p.add_argument("--sample", default=DEFAULT, help="bundled sample to open (default %(default)s)")
-    p.add_argument("--pair", default=None, help="bundled model pair (default: the sample's own pair)")
+    p.add_argument(
+        "--pair", default=None, help="bundled model pair (default: the sample's own pair)"
+    )
     p.add_argument(
         "--unet", type=Path, help="UNet export (.json or .safetensors) instead of a bundled pair"
     )
@@ -91,7 +93,23 @@ def main(argv: list[str] | None = None) -> int:
         return shoot(viewer, widget, args)
     finally:
         if args.screenshot is not None:
-            viewer.close()
+            _close_when_idle(viewer, widget if "widget" in locals() else None)
+
+
+def _close_when_idle(viewer: Any, widget: Any, wait_s: float = 60.0) -> None:
+    """Cancel running work, let the workers return, then close (a worker still running when
+    the process exits aborts it: Qt destroys a running thread)."""
+    from qtpy.QtCore import QThreadPool
+    from qtpy.QtWidgets import QApplication
+
+    if widget is not None:
+        widget.cancel()
+    pool = QThreadPool.globalInstance()
+    deadline = time.monotonic() + wait_s
+    while pool.activeThreadCount() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        pool.waitForDone(50)
+    viewer.close()
 
 
 SAMPLE_PAIRS = {"ct-slab": "ct-organs", "chest-xray-cr": "chest-xray"}

@@ -3,7 +3,8 @@
 :class:`Predictor` wraps one network for inference. On CPU with AVX-512 and on CUDA it runs
 under bf16 autocast with channels-last tensors (about 3-5x faster than float32 here); the
 quantiser always computes distances in float32. Volumes larger than the patch size go through
-MONAI's ``sliding_window_inference``.
+MONAI's ``sliding_window_inference``; a 2D network given a volume runs slice by slice (axial,
+the last axis).
 """
 
 from __future__ import annotations
@@ -60,7 +61,13 @@ class Predictor:
         )
 
     def forward(self, x: torch.Tensor, with_encoding: bool = True) -> Prediction:
-        """Logits ``(B, K, *spatial)`` (float32, on the CPU) for ``x`` ``(B, C, *spatial)``."""
+        """Logits ``(B, K, *spatial)`` (float32, on the CPU) for ``x`` ``(B, C, *spatial)``.
+
+        The bottleneck (``encoding``) is returned for whole-input passes only, not for sliding
+        windows or slice-by-slice volumes.
+        """
+        if self.spatial_dims == 2 and x.ndim == 5:
+            return Prediction(logits=self._slicewise(x), encoding=None)
         x = x.to(self.device).contiguous(memory_format=self.memory_format)
         windowed = self.patch_size is not None and any(
             p < n for p, n in zip(self.patch_size, x.shape[2:], strict=True)
@@ -80,11 +87,24 @@ class Predictor:
                 logits, encoding = self.model(x), None
         return Prediction(logits=logits.float().cpu(), encoding=_cpu(encoding))
 
+    def _slicewise(self, x: torch.Tensor, chunk: int = 16) -> torch.Tensor:
+        """A 2D network on a volume ``(B, C, H, W, Z)``: each axial slice, ``chunk`` at a time."""
+        b, c, h, w, z = x.shape
+        slices = x.movedim(-1, 1).reshape(b * z, c, h, w)
+        parts = []
+        for start in range(0, slices.shape[0], chunk):
+            batch = slices[start : start + chunk].to(self.device)
+            batch = batch.contiguous(memory_format=self.memory_format)
+            with torch.inference_mode(), self._autocast():
+                parts.append(self.model(batch).float().cpu())
+        logits = torch.cat(parts)
+        return logits.reshape(b, z, -1, h, w).movedim(1, -1)
+
     def predict_labels(self, image: np.ndarray) -> np.ndarray:
         """Argmax labels ``(*spatial)`` (uint8/int64) for one image ``(C, *spatial)`` or ``(*spatial)``."""
         x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
-        if x.ndim == self.spatial_dims:
-            x = x[None]
+        if x.ndim == self.spatial_dims or x.shape[0] != self.model.in_channels:
+            x = x[None]  # no channel axis given
         logits = self.forward(x[None], with_encoding=False).logits
         return logits.argmax(1)[0].numpy()
 

@@ -440,4 +440,3 @@ def case_spacing(case: Case, image: Any) -> tuple[float, ...]:
         if len(values) == len(image.spacing) and all(v > 0 for v in values):
             return values
     return tuple(float(v) for v in image.spacing)
-

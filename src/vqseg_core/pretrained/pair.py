@@ -46,7 +46,12 @@ class ModelPair:
 
     @property
     def spatial_dims(self) -> int:
-        """2 or 3."""
+        """Dimensions of the images the pair takes: 2 or 3 (a 2D network runs a volume slice by slice)."""
+        return int(self.recipe.spatial_dims)
+
+    @property
+    def model_dims(self) -> int:
+        """Dimensions of the networks themselves."""
         return int(self.models["unet"].spatial_dims)
 
     def predictor(
@@ -153,7 +158,8 @@ def load_pair_from_files(
     if recipes["unet"] != recipes["vqunet"]:
         raise ValueError("the two models were trained with different preprocessing")
     classes = {int(k): str(v) for k, v in configs["vqunet"].get("classes", {}).items()}
-    patch = data["vqunet"].patch_size if recipes["vqunet"].spatial_dims == 3 else None
+    three_d = recipes["vqunet"].spatial_dims == 3 and models["vqunet"].spatial_dims == 3
+    patch = data["vqunet"].patch_size if three_d else None
     details = {"validation_dice": {k: configs[k].get("validation_dice") for k in MODEL_KEYS}}
     details.update(info or {})
     return ModelPair(

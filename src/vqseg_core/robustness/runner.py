@@ -48,6 +48,8 @@ class DrawOutputs:
 
 def is_windowed(predictor: Predictor, model_shape: tuple[int, ...]) -> bool:
     """Whether ``predictor`` runs a sliding window on inputs of ``model_shape``."""
+    if predictor.spatial_dims < len(model_shape):  # a 2D network run slice by slice
+        return True
     patch = predictor.patch_size
     return patch is not None and any(p < n for p, n in zip(patch, model_shape, strict=True))
 

@@ -207,6 +207,9 @@ def score_labels(
 
 def latent_geometry(pair, prepared: PreparedInput) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """``(scale, translate)`` of the latent grid in input-grid pixel coordinates."""
+    if pair.models["vqunet"].spatial_dims != len(prepared.model_shape):  # slice by slice
+        n = len(prepared.model_shape)
+        return (1.0,) * n, (0.0,) * n
     model = pair.models["vqunet"]
     factor = int(model.factor)
     padded = model.padded_shape(prepared.model_shape)
