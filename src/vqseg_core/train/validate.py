@@ -48,20 +48,29 @@ def validate(
     amp_dtype: torch.dtype | None,
     patch_size: Sequence[int] | None = None,
 ) -> dict[str, float]:
-    """Mean Dice per class name over ``samples`` (nan-free mean over cases where defined)."""
+    """Mean Dice per class name over the validation cases.
+
+    Samples cut from one case (slices of a volume: ids ``CASE#z12``) are pooled into that case
+    before scoring, so a slice split reports volume Dice, not a mean over slices (where every
+    slice without a structure but with a few false positives would count as Dice 0). Voxels
+    labelled below 0 are not scored. The mean over cases ignores cases where a class is absent
+    from both prediction and truth.
+    """
     was_training = model.training
     model.eval()
-    per_class: dict[str, list[float]] = {name: [] for name in labels.values()}
+    pooled: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     for s in samples:
         pred = predict_labels(model, s.image, device, amp_dtype, patch_size)
-        truth = s.label
-        if (truth < 0).any():  # score only the labelled (held-out) voxels
-            keep = truth >= 0
-            pred, truth = pred[keep], truth[keep]
-        scores = dice_per_class(pred, truth, labels=list(labels))
+        keep = s.label >= 0
+        preds, truths = pooled.setdefault(s.case_id.split("#")[0], ([], []))
+        preds.append(pred[keep].ravel())
+        truths.append(s.label[keep].ravel())
+    model.train(was_training)
+    per_class: dict[str, list[float]] = {name: [] for name in labels.values()}
+    for preds, truths in pooled.values():
+        scores = dice_per_class(np.concatenate(preds), np.concatenate(truths), labels=list(labels))
         for value, name in labels.items():
             d = scores.get(value, float("nan"))
             if not math.isnan(d):
                 per_class[name].append(d)
-    model.train(was_training)
     return {name: float(np.mean(v)) if v else float("nan") for name, v in per_class.items()}
