@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Train the CPU-sized bundled pairs (ct-organs; brain-mri is configured, not yet shipped).
+# Train the CPU-sized bundled pairs (ct-organs, brain-mri) with the project's own command.
 # Needs `make data`. Resumable: run it again after an interruption.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
-for pair in ${PAIRS:-ct-organs}; do  # PAIRS="ct-organs brain-mri" for both
+for pair in ${PAIRS:-ct-organs brain-mri}; do
   for kind in vqunet unet; do
     out=runs/$pair-$kind
     [ -f "$out/$pair-$kind.json" ] && continue

