@@ -14,6 +14,7 @@ screenshot to PATH and a JSON summary to PATH with ``.json``, then exit::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -84,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for data, kwargs, kind in load_sample(args.sample):
             getattr(viewer, f"add_{kind}")(data, **kwargs)
+        if viewer.dims.ndim == 3:  # RAS+ volume: axial slices (slider over Z), anterior up
+            viewer.dims.order = (2, 1, 0)
+            with contextlib.suppress(AttributeError, ValueError):
+                viewer.camera.orientation2d = ("up", "right")
         widget = RobustnessExplorer(viewer)
         viewer.window.add_dock_widget(widget, name="Robustness Explorer", area="right")
         configure(widget, args, pair_name)
