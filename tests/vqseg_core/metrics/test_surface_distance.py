@@ -192,7 +192,10 @@ def test_hd95_is_non_negative_finite_and_symmetric(
     assert d >= 0 and math.isfinite(d)
     assert d == hd95(t, p, spacing)
     assert hd95(p, p, spacing) == 0.0
-    assert average_surface_distance(p, t, spacing) <= hd95(p, t, spacing, percentile=100)
+    # a mean of equal distances may exceed their maximum by one rounding step
+    assert average_surface_distance(p, t, spacing) <= hd95(p, t, spacing, percentile=100) * (
+        1 + 1e-12
+    )
 
 
 @settings(max_examples=200)
