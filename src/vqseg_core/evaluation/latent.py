@@ -32,9 +32,9 @@ from vqseg_core.evaluation.common import (
     write_csv,
     write_settings,
 )
-from vqseg_core.evaluation.noise import ROW_FIRST, EvalResult, NoiseConfig, _slug
+from vqseg_core.evaluation.noise import ROW_FIRST, EvalResult, NoiseConfig, _slug, noise_cells
 from vqseg_core.evaluation.sharding import Cell, Shard, run_cells
-from vqseg_core.evaluation.store import CellStore, cell_key
+from vqseg_core.evaluation.store import CellStore
 from vqseg_core.perturb import Corruption
 from vqseg_core.robustness import make_draws, prepare, run_draws
 from vqseg_core.robustness.view import MODEL_KEYS
@@ -102,19 +102,7 @@ def run_latent(
     shard = shard or Shard()
     out = Path(out)
     store = CellStore(out / "cells.jsonl")
-    cells = []
-    for case in cases:
-        for pair in pairs:
-            for kind in config.kinds:
-                for level in config.levels:
-                    params = {
-                        "command": "latent", "dataset": dataset, "pair": pair_id(pair),
-                        "case": case.case_id, "kind": kind, "level": float(level),
-                        "n_draws": config.n_draws, "seed": config.seed,
-                    }  # fmt: skip
-                    cells.append(
-                        Cell(cell_key(params), case.case_id, (pair, case, kind, float(level)))
-                    )
+    cells = noise_cells(pairs, dataset, cases, config, command="latent")
 
     def compute(cell: Cell) -> list[dict[str, Any]]:
         pair, case, kind, level = cell.params

@@ -79,16 +79,20 @@ class EvalResult:
 
 
 def noise_cells(
-    pairs: Sequence[Any], dataset: str, cases: Sequence[Case], config: NoiseConfig
+    pairs: Sequence[Any],
+    dataset: str,
+    cases: Sequence[Case],
+    config: NoiseConfig,
+    command: str = "noise",
 ) -> list[Cell]:
-    """Every (case, pair, kind, level) cell, case by case."""
+    """Every (case, pair, kind, level) cell of ``command``, case by case."""
     cells = []
     for case in cases:
         for pair in pairs:
             for kind in config.kinds:
                 for level in config.levels:
                     params = {
-                        "command": "noise", "dataset": dataset, "pair": pair_id(pair),
+                        "command": command, "dataset": dataset, "pair": pair_id(pair),
                         "case": case.case_id, "kind": kind, "level": float(level),
                         "n_draws": config.n_draws, "seed": config.seed,
                     }  # fmt: skip
