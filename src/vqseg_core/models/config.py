@@ -35,6 +35,7 @@ class ModelConfig:
     ema_decay: float | None = None
     dead_code_threshold: float | None = None
     cosine: bool = False
+    positional_encoding: str = "none"
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -80,4 +81,5 @@ def build_model(config: ModelConfig) -> UNet:
         ema_decay=config.ema_decay,
         dead_code_threshold=config.dead_code_threshold,
         cosine=config.cosine,
+        positional_encoding=config.positional_encoding,
     )

@@ -15,6 +15,7 @@ from torch import nn
 
 from vqseg_core.models.blocks import conv
 from vqseg_core.models.output import Encoding, QuantizerOutput
+from vqseg_core.models.positional import PositionalEncoding
 from vqseg_core.models.quantizer import VectorQuantizer
 from vqseg_core.models.unet import UNet
 
@@ -33,6 +34,10 @@ class VQUNet(UNet):
         ema_decay: EMA codebook updates when set (e.g. 0.99); off by default.
         dead_code_threshold: restart codes whose running usage falls below this; off by default.
         cosine: unit-norm (cosine) codebook; off by default.
+        positional_encoding: ``"none"`` (default), ``"add"`` (sinusoidal encoding added to the
+            quantiser input) or ``"replace"`` (the quantiser input *is* the encoding: the
+            authors' bug, kept to study it; codes then ignore the image). See
+            :mod:`vqseg_core.models.positional`.
 
     ``model.quantizer.codebook`` is the ``(K, D)`` codebook.
     """
@@ -54,6 +59,7 @@ class VQUNet(UNet):
         ema_decay: float | None = None,
         dead_code_threshold: float | None = None,
         cosine: bool = False,
+        positional_encoding: str = "none",
     ) -> None:
         super().__init__(
             spatial_dims, in_channels, out_channels, channels, num_res_blocks, norm_groups, upsample
@@ -69,6 +75,7 @@ class VQUNet(UNet):
             cosine=cosine,
         )
         width = self.channels[-1]
+        self.positional = PositionalEncoding(positional_encoding)
         self.pre_quant = conv(spatial_dims, width, codebook_dim, kernel=1)
         self.post_quant: nn.Module = (
             nn.Identity()
@@ -78,7 +85,7 @@ class VQUNet(UNet):
 
     def bottleneck(self, h: torch.Tensor) -> tuple[Encoding, torch.Tensor, QuantizerOutput | None]:
         """Project, quantise, and project back; returns (encoding, decoder input, VQ result)."""
-        features = self.pre_quant(h)
+        features = self.positional(self.pre_quant(h))
         vq = self.quantizer(features)
         encoding = Encoding(features=features, quantized=vq.quantized, indices=vq.indices)
         return encoding, self.post_quant(vq.quantized), vq
