@@ -60,9 +60,7 @@ def _add_selection(p: argparse.ArgumentParser, default_split: str = "val") -> No
     g.add_argument(
         "--cases", nargs="+", default=[], metavar="ID", help="evaluate exactly these case ids"
     )
-    g.add_argument(
-        "--max-cases", type=int, help="first N cases (by id) before splitting, as training"
-    )
+    g.add_argument("--max-cases", type=int, help="first N cases (by id) of the selected split")
 
 
 def _add_run(p: argparse.ArgumentParser) -> None:

@@ -32,7 +32,15 @@ from vqseg_core.evaluation.common import (
     write_csv,
     write_settings,
 )
-from vqseg_core.evaluation.noise import ROW_FIRST, EvalResult, NoiseConfig, _slug, noise_cells
+from vqseg_core.evaluation.noise import (
+    ROW_FIRST,
+    EvalResult,
+    NoiseConfig,
+    _slug,
+    grid_records,
+    noise_grid,
+    unique_cells,
+)
 from vqseg_core.evaluation.sharding import Cell, Shard, run_cells
 from vqseg_core.evaluation.store import CellStore
 from vqseg_core.perturb import Corruption
@@ -102,7 +110,8 @@ def run_latent(
     shard = shard or Shard()
     out = Path(out)
     store = CellStore(out / "cells.jsonl")
-    cells = noise_cells(pairs, dataset, cases, config, command="latent")
+    grid = noise_grid(pairs, dataset, cases, config, command="latent")
+    cells = unique_cells(grid)
 
     def compute(cell: Cell) -> list[dict[str, Any]]:
         pair, case, kind, level = cell.params
@@ -115,7 +124,7 @@ def run_latent(
     result = EvalResult([], computed=computed, total=len(cells))
     if not shard.is_main:
         return result
-    result.rows = CellStore(out / "cells.jsonl").records(c.key for c in cells)
+    result.rows = grid_records(CellStore(out / "cells.jsonl"), grid)
     result.files = write_latent_outputs(result.rows, out, config.kinds, n_features)
     settings = {**asdict(config), "dataset": dataset, "cases": [c.case_id for c in cases]}
     result.files["settings"] = write_settings(out, "latent", settings, pairs)

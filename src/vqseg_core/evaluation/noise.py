@@ -78,6 +78,45 @@ class EvalResult:
     total: int = 0
 
 
+CLEAN = "clean"  # the ``kind`` in the key of the shared identity (clean) cell
+
+
+def noise_grid(
+    pairs: Sequence[Any],
+    dataset: str,
+    cases: Sequence[Case],
+    config: NoiseConfig,
+    command: str = "noise",
+) -> list[tuple[Cell, str, float]]:
+    """Every (case, pair, kind, level) of ``command`` in table order, with the cell holding it.
+
+    Returns ``(cell, kind, level)`` triples. A kind's identity level (0 for most kinds: the
+    clean image) gives the same result for every kind, so all kinds' identity entries of a
+    case and pair share one cell, computed once: its key has ``kind="clean"`` and no level,
+    and its params carry the first such kind and level (whose rows are relabelled per kind
+    by :func:`grid_records`).
+    """
+    grid = []
+    for case in cases:
+        for pair in pairs:
+            base = {
+                "command": command, "dataset": dataset, "pair": pair_id(pair),
+                "case": case.case_id, "n_draws": config.n_draws, "seed": config.seed,
+            }  # fmt: skip
+            clean: Cell | None = None
+            for kind in config.kinds:
+                for level in map(float, config.levels):
+                    if level == get_spec(kind).identity:
+                        if clean is None:
+                            key = cell_key({**base, "kind": CLEAN})
+                            clean = Cell(key, case.case_id, (pair, case, kind, level))
+                        grid.append((clean, kind, level))
+                        continue
+                    key = cell_key({**base, "kind": kind, "level": level})
+                    grid.append((Cell(key, case.case_id, (pair, case, kind, level)), kind, level))
+    return grid
+
+
 def noise_cells(
     pairs: Sequence[Any],
     dataset: str,
@@ -85,21 +124,22 @@ def noise_cells(
     config: NoiseConfig,
     command: str = "noise",
 ) -> list[Cell]:
-    """Every (case, pair, kind, level) cell of ``command``, case by case."""
-    cells = []
-    for case in cases:
-        for pair in pairs:
-            for kind in config.kinds:
-                for level in config.levels:
-                    params = {
-                        "command": command, "dataset": dataset, "pair": pair_id(pair),
-                        "case": case.case_id, "kind": kind, "level": float(level),
-                        "n_draws": config.n_draws, "seed": config.seed,
-                    }  # fmt: skip
-                    cells.append(
-                        Cell(cell_key(params), case.case_id, (pair, case, kind, float(level)))
-                    )
-    return cells
+    """The distinct cells of :func:`noise_grid` (the clean cell once per case and pair)."""
+    return unique_cells(noise_grid(pairs, dataset, cases, config, command))
+
+
+def unique_cells(grid: Sequence[tuple[Cell, str, float]]) -> list[Cell]:
+    """The cells of a grid, each once, in order of first appearance."""
+    return list({cell.key: cell for cell, _, _ in grid}.values())
+
+
+def grid_records(store: CellStore, grid: Sequence[tuple[Cell, str, float]]) -> list[dict[str, Any]]:
+    """The stored rows of ``grid`` in its order; a shared clean cell's rows once per kind,
+    with that kind and its identity level."""
+    return [
+        {**r, "kind": kind, "level": level} for cell, kind, level in grid
+        for r in store.records([cell.key])
+    ]  # fmt: skip
 
 
 def run_noise(
@@ -128,7 +168,8 @@ def run_noise(
     shard = shard or Shard()
     out = Path(out)
     store = CellStore(out / "cells.jsonl")
-    cells = noise_cells(pairs, dataset, cases, config)
+    grid = noise_grid(pairs, dataset, cases, config)
+    cells = unique_cells(grid)
 
     def compute(cell: Cell) -> list[dict[str, Any]]:
         pair, case, kind, level = cell.params
@@ -142,7 +183,7 @@ def run_noise(
     result = EvalResult([], computed=computed, total=len(cells))
     if not shard.is_main:
         return result
-    result.rows = CellStore(out / "cells.jsonl").records(c.key for c in cells)
+    result.rows = grid_records(CellStore(out / "cells.jsonl"), grid)
     result.files = write_noise_outputs(result.rows, out, config.kinds)
     settings = {**asdict(config), "dataset": dataset, "cases": [c.case_id for c in cases]}
     result.files["settings"] = write_settings(out, "noise", settings, pairs)

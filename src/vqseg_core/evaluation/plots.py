@@ -81,8 +81,12 @@ def latent_heatmaps(
     """Fig. 2: per-feature latent variance, one row per case, one panel per model and level.
 
     Features are the first ``n_features`` latent channels (each the variance across draws,
-    averaged over latent positions). All panels share one linear colour scale, so a network
-    whose latent does not move shows as a flat dark panel, as in the poster.
+    averaged over latent positions). Each network's latent (a figure row: UNet, VQ-UNet raw,
+    VQ-UNet quantised) has its **own** linear colour scale, 0 to its largest value over all
+    levels, with its own colour bar: the networks' feature scales differ (the VQ-UNet's raw
+    variance is far smaller), so a shared scale would show the VQ-UNet as flat whatever its
+    relative movement. Compare levels within a row, not brightness between rows; the
+    scale-free comparison is the relative variance of the tables. The figure title says so.
     """
     plt = _pyplot()
     rows = [r for r in rows if r["kind"] == kind]
@@ -106,23 +110,21 @@ def latent_heatmaps(
                     mat[i, : v.size] = v
             panels[name, lv] = mat
     names = list(dict.fromkeys(name for name, _ in panels))
-    vmax = (
-        max((float(np.nanmax(m)) for m in panels.values() if np.isfinite(m).any()), default=1.0)
-        or 1.0
-    )
+    vmax = {name: _row_max(m for (n, _), m in panels.items() if n == name) for name in names}
     fig, axes = plt.subplots(
-        len(names), len(levels), figsize=(2.2 * len(levels) + 1, 2.0 * len(names) + 0.6),
+        len(names), len(levels), figsize=(2.2 * len(levels) + 1, 2.0 * len(names) + 0.9),
         dpi=100, squeeze=False,
     )  # fmt: skip
-    image = None
     for i, name in enumerate(names):
+        image = None
         for j, lv in enumerate(levels):
             ax = axes[i][j]
             panel = panels.get((name, lv))
             if panel is not None:
                 image = ax.imshow(
-                    panel, aspect="auto", cmap="magma", vmin=0, vmax=vmax, interpolation="nearest"
-                )
+                    panel, aspect="auto", cmap="magma", vmin=0, vmax=vmax[name],
+                    interpolation="nearest",
+                )  # fmt: skip
                 ax.set_title(f"{name} @{lv:g}%\nmean {np.nanmean(panel):.2g}", fontsize=7)
             ax.set_xticks([])
             ax.set_yticks([])
@@ -130,10 +132,19 @@ def latent_heatmaps(
                 ax.set_ylabel("cases", fontsize=7)
             if i == len(names) - 1:
                 ax.set_xlabel("features", fontsize=7)
-    if image is not None:
-        fig.colorbar(image, ax=axes, shrink=0.8, label="variance across draws")
-    fig.suptitle(title or f"Latent variance under {kind} noise", fontsize=9)
+        if image is not None:
+            bar = fig.colorbar(image, ax=list(axes[i]), shrink=0.9)
+            bar.set_label(f"{name}: variance", fontsize=7)
+            bar.ax.tick_params(labelsize=6)
+    caption = "each row has its own colour scale (feature scales differ between networks)"
+    fig.suptitle(f"{title or f'Latent variance under {kind} noise'}\n{caption}", fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _row_max(mats) -> float:
+    """The largest finite value of a figure row's panels (1.0 when there is none or it is 0)."""
+    values = [float(np.nanmax(m)) for m in mats if np.isfinite(m).any()]
+    return max(values, default=1.0) or 1.0

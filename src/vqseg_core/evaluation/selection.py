@@ -23,7 +23,9 @@ class CaseSelection:
         split_seed: seed of the random split (training default 42).
         val_cases: validation ids for ``method="ids"``.
         cases: explicit case ids; when given they replace ``split``.
-        max_cases: keep the first N cases (by id) of the dataset before splitting, as training does.
+        max_cases: keep the first N cases (by id) of the selected split (applied after the
+            split, so the cases always come from the chosen split; note that
+            ``vqseg-train``'s ``max_cases`` truncates *before* splitting instead).
     """
 
     split: str = "val"
@@ -54,8 +56,8 @@ def select_cases(dataset: str | Path | Dataset, selection: CaseSelection) -> lis
         return [by_id[i] for i in sorted(set(selection.cases))]
     if selection.split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {selection.split!r}")
-    if selection.max_cases is not None:
-        cases = cases[: selection.max_cases]
+    if selection.max_cases is not None and selection.max_cases < 1:
+        raise ValueError(f"max_cases must be >= 1, got {selection.max_cases}")
     if selection.split != "all":
         config = DataConfig(
             split=selection.method,
@@ -65,9 +67,12 @@ def select_cases(dataset: str | Path | Dataset, selection: CaseSelection) -> lis
         )
         train, val = split_dataset(cases, config)
         cases = val if selection.split == "val" else train
+    cases = sorted(cases, key=lambda c: c.case_id)
+    if selection.max_cases is not None:
+        cases = cases[: selection.max_cases]
     if not cases:
         raise ValueError(f"no cases selected from {ds.root} (split {selection.split!r})")
-    return sorted(cases, key=lambda c: c.case_id)
+    return cases
 
 
 def dataset_name(path: str | Path) -> str:

@@ -51,8 +51,10 @@ def _groups(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
 def noise_table(rows: Sequence[dict[str, Any]], kind: str, metric: str = "dice_mean") -> str:
     """Table 3: ``metric`` (mean ± sd [95% CI] over cases) per model at each level of ``kind``.
 
-    One section per (dataset, pair); the better model at each level is bold (higher Dice,
-    lower HD95); a cell notes the draws with an empty prediction (``empty: n``) if any.
+    One section per (dataset, pair); a model's cell is bold only where it is significantly
+    better: the paired VQ-UNet − UNet difference over cases (cases with both values defined)
+    has a 95% Student-t CI that excludes 0 (higher Dice, lower HD95 is better). A cell notes
+    the draws with an empty prediction (``empty: n``) if any.
     """
     rows = [r for r in rows if r["kind"] == kind]
     levels = _levels(rows)
@@ -69,8 +71,9 @@ def noise_table(rows: Sequence[dict[str, Any]], kind: str, metric: str = "dice_m
     for dataset, pair in _groups(rows):
         body.append([f"**{dataset}** ({pair})", *[""] * len(levels)])
         stats: dict[str, list[tuple[Summary, int]]] = {}
+        by_case: dict[str, list[dict[str, float]]] = {}
         for model in MODEL_LABELS:
-            stats[model] = []
+            stats[model], by_case[model] = [], []
             for level in levels:
                 sel = [
                     r for r in rows
@@ -79,12 +82,16 @@ def noise_table(rows: Sequence[dict[str, Any]], kind: str, metric: str = "dice_m
                 ]  # fmt: skip
                 empty = sum(int(r.get("empty_any", 0)) for r in sel)
                 stats[model].append((summarize(float(r[metric]) for r in sel), empty))
+                by_case[model].append({r["case_id"]: float(r[metric]) for r in sel})
+        winners = [
+            paired_winner(by_case["unet"][i], by_case["vqunet"][i], lower_better)
+            for i in range(len(levels))
+        ]
         for model, name in MODEL_LABELS.items():
             cells = []
             for i, (s, empty) in enumerate(stats[model]):
                 text = summary_cell(s)
-                other = stats["vqunet" if model == "unet" else "unet"][i][0]
-                if _better(s.mean, other.mean, lower_better):
+                if winners[i] == model:
                     text = f"**{text}**"
                 if empty:
                     text += f" (empty: {empty})"
@@ -93,15 +100,43 @@ def noise_table(rows: Sequence[dict[str, Any]], kind: str, metric: str = "dice_m
     title = f"Table 3 style: {label} under {kind} noise (mean ± sd [95% CI] over cases)"
     note = (
         "Each case's value is the mean over its draws (and over classes); *empty: n* counts the "
-        "draws (all cases) in which a class present in the ground truth was not predicted."
+        "draws (all cases) in which a class present in the ground truth was not predicted. "
+        f"{BOLD_NOTE}"
     )
     return "\n".join([f"### {title}", "", *_table(header, body), "", note, ""])
 
 
-def _better(a: float, b: float, lower: bool) -> bool:
-    if math.isnan(a) or math.isnan(b) or a == b:
-        return False
-    return a < b if lower else a > b
+BOLD_NOTE = (
+    "Bold: the paired VQ-UNet − UNet difference over cases has a 95% CI that excludes 0 "
+    "(no bold: no significant difference)."
+)
+
+
+def paired_winner(unet: dict[str, float], vqunet: dict[str, float], lower: bool) -> str | None:
+    """The significantly better model, paired over cases, or ``None``.
+
+    Args:
+        unet, vqunet: case id -> value of each model; cases missing in either or ``nan`` in
+            either are left out.
+        lower: whether lower is better (HD95).
+
+    Returns:
+        ``"vqunet"`` or ``"unet"`` when the 95% Student-t CI of the mean paired difference
+        (VQ-UNet − UNet) excludes 0, else ``None`` (also with fewer than 2 paired cases).
+    """
+    diffs = [
+        vqunet[c] - unet[c]
+        for c in unet
+        if c in vqunet and not (math.isnan(unet[c]) or math.isnan(vqunet[c]))
+    ]
+    s = summarize(diffs)
+    if s.n < 2 or math.isnan(s.ci_low) or math.isnan(s.ci_high):
+        return None
+    if s.ci_low > 0:
+        return "unet" if lower else "vqunet"
+    if s.ci_high < 0:
+        return "vqunet" if lower else "unet"
+    return None
 
 
 LATENT_ROWS = (
@@ -172,7 +207,9 @@ def shift_table(rows: Sequence[dict[str, Any]]) -> str:
     """Table 4: mean Dice and HD95 (mm) in-domain and across domains, per pair.
 
     Columns: the in-domain dataset, then ``A→B`` for each shifted dataset B (A the in-domain
-    one); rows UNet and VQ-UNet; the better value in bold.
+    one); rows UNet and VQ-UNet; a value is bold only where that model is significantly
+    better, i.e. the paired difference over cases has a 95% CI excluding 0
+    (:func:`paired_winner`).
     """
     lines = ["### Table 4 style: mean Dice and HD95 (mm) in-domain and across domains", ""]
     for pair in dict.fromkeys(r["pair"] for r in rows):
@@ -181,7 +218,7 @@ def shift_table(rows: Sequence[dict[str, Any]]) -> str:
         targets = list(dict.fromkeys(r["dataset"] for r in sel if r["role"] == "shifted"))
         columns = [("in-domain", home, home)] + [("shifted", t, f"{home}→{t}") for t in targets]
         header = ["", *[f"{title} {m}" for _, _, title in columns for m in ("Dice", "HD95")]]
-        stats = {}
+        stats, values = {}, {}
         for model in MODEL_LABELS:
             for role, dataset, _ in columns:
                 cases = [
@@ -189,21 +226,26 @@ def shift_table(rows: Sequence[dict[str, Any]]) -> str:
                     for r in sel
                     if (r["model"], r["role"], r["dataset"]) == (model, role, dataset)
                 ]
-                stats[model, dataset, "dice"] = summarize(float(r["dice_mean"]) for r in cases)
-                stats[model, dataset, "hd95"] = summarize(float(r["hd95_mean"]) for r in cases)
+                for metric in ("dice", "hd95"):
+                    col = f"{metric}_mean"
+                    stats[model, dataset, metric] = summarize(float(r[col]) for r in cases)
+                    values[model, dataset, metric] = {r["case_id"]: float(r[col]) for r in cases}
         body = []
         for model, name in MODEL_LABELS.items():
-            other = "vqunet" if model == "unet" else "unet"
             cells = []
             for _, dataset, _ in columns:
                 for metric in ("dice", "hd95"):
-                    s, o = stats[model, dataset, metric], stats[other, dataset, metric]
+                    s = stats[model, dataset, metric]
                     text = fmt(s.mean, 3 if metric == "dice" else 2)
-                    cells.append(
-                        f"**{text}**" if _better(s.mean, o.mean, metric == "hd95") else text
+                    winner = paired_winner(
+                        values["unet", dataset, metric],
+                        values["vqunet", dataset, metric],
+                        metric == "hd95",
                     )
+                    cells.append(f"**{text}**" if winner == model else text)
             body.append([name, *cells])
         n = {d: len({r["case_id"] for r in sel if r["dataset"] == d}) for _, d, _ in columns}
         lines += [f"**{pair}** (cases: " + ", ".join(f"{d} {k}" for d, k in n.items()) + ")", ""]
         lines += [*_table(header, body), ""]
+    lines += [BOLD_NOTE, ""]
     return "\n".join(lines)

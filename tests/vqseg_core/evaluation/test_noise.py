@@ -82,3 +82,61 @@ def test_bad_config_is_refused(tiny_pair, cases, tmp_path) -> None:
         run_noise([tiny_pair], "d", cases, tmp_path, NoiseConfig(levels=(50.0,), progress=False))
     with pytest.raises(ValueError, match="draws"):
         run_noise([tiny_pair], "d", cases, tmp_path, NoiseConfig(n_draws=0, progress=False))
+
+
+TWO_KINDS = NoiseConfig(**{**CONFIG.__dict__, "kinds": ("gaussian", "poisson")})
+
+
+def _counting(monkeypatch) -> list[tuple[str, float]]:
+    """Record the (kind, level) of every computed noise cell."""
+    from vqseg_core.evaluation import noise
+
+    calls: list[tuple[str, float]] = []
+    original = noise.score_case_draws
+
+    def counted(pair, case, kind, level, **kwargs):
+        calls.append((kind, level))
+        return original(pair, case, kind, level, **kwargs)
+
+    monkeypatch.setattr(noise, "score_case_draws", counted)
+    return calls
+
+
+def test_clean_level_is_computed_once_per_case_and_pair(
+    tiny_pair, cases, tmp_path, monkeypatch
+) -> None:
+    calls = _counting(monkeypatch)
+    result = run_noise([tiny_pair], "discs", cases, tmp_path, TWO_KINDS)
+    assert sum(level == 0 for _, level in calls) == len(cases)  # not once per kind
+    assert result.computed == result.total == len(cases) * (1 + 2)
+    clean = {(r["kind"], r["case_id"], r["model"]): r for r in result.rows if r["level"] == 0}
+    assert len(clean) == 2 * len(cases) * 2  # every kind still has its 0 % rows
+    for (kind, case_id, model), row in clean.items():
+        other = clean["poisson" if kind == "gaussian" else "gaussian", case_id, model]
+        assert {**row, "kind": None} == {**other, "kind": None}
+    assert [(r["kind"], r["level"]) for r in result.rows[:8]] == [
+        (k, lv) for k in ("gaussian", "poisson") for lv in (0.0, 20.0) for _ in range(2)
+    ]  # table order: case, pair, kind, level, model
+    again = run_noise([tiny_pair], "discs", cases, tmp_path, TWO_KINDS)
+    assert again.computed == 0 and again.rows == result.rows
+
+
+def test_shared_clean_cell_matches_a_single_kind_run_and_resumes(
+    first_run, tiny_pair, cases, tmp_path, monkeypatch
+) -> None:
+    _, gaussian_only = first_run
+    poisson = run_noise(
+        [tiny_pair],
+        "discs",
+        cases,
+        tmp_path / "p",
+        NoiseConfig(**{**TWO_KINDS.__dict__, "kinds": ("poisson",)}),
+    )
+    gaussian_clean = [r for r in gaussian_only.rows if r["level"] == 0]
+    poisson_clean = [r for r in poisson.rows if r["level"] == 0]
+    assert [{**r, "kind": "poisson"} for r in gaussian_clean] == poisson_clean
+    calls = _counting(monkeypatch)
+    resumed = run_noise([tiny_pair], "discs", cases, tmp_path / "p", TWO_KINDS)
+    assert calls == [("gaussian", 20.0)] * len(cases)  # the clean cell is reused
+    assert resumed.computed == len(cases)
+    assert [r for r in resumed.rows if r["kind"] == "poisson"] == poisson.rows

@@ -8,57 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _io_builders import sitk_volume, volume, write_nifti, write_png, write_sitk
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
+from fuzz_files import MUTATION_EXAMPLES, MUTATION_SUFFIXES, mutations, valid_headers
 from vqseg_core.io import ImageLoadError, load_image
 
-OUTCOMES: dict[str, dict[str, int]] = {
-    s: {"loaded": 0, "refused": 0} for s in (".nii", ".nrrd", ".mha", ".png")
-}
-EXAMPLES = 75  # per format; 4 formats -> 300 examples
-
-
-def _valid_files(folder: Path) -> dict[str, tuple[bytes, int]]:
-    """Valid file bytes per suffix and the length of the header (where mutations matter most)."""
-    files = {
-        ".nii": write_nifti(folder / "v.nii", volume((6, 5, 4))),
-        ".nrrd": write_sitk(folder / "v.nrrd", sitk_volume(volume((4, 5, 6)))),
-        ".mha": write_sitk(folder / "v.mha", sitk_volume(volume((4, 5, 6), np.float32))),
-        ".png": write_png(folder / "v.png", (volume((12, 10), np.int32) % 256).astype(np.uint8)),
-    }
-    out = {}
-    for suffix, path in files.items():
-        raw = path.read_bytes()
-        header = {".nii": 352, ".png": 33}.get(suffix) or raw.index(
-            b"\n\n" if suffix == ".nrrd" else b"LOCAL\n"
-        ) + 6
-        out[suffix] = (raw, header)
-    return out
+OUTCOMES: dict[str, dict[str, int]] = {s: {"loaded": 0, "refused": 0} for s in MUTATION_SUFFIXES}
 
 
 @pytest.fixture(scope="module")
 def valid(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, tuple[bytes, int]]]:
     folder = tmp_path_factory.mktemp("valid_headers")
-    return folder, _valid_files(folder)
-
-
-@st.composite
-def mutations(draw: st.DrawFn, raw: bytes, header: int) -> tuple[bytes, bool]:
-    """Mutated bytes, and whether only voxel data (after the header) was touched."""
-    data = bytearray(raw)
-    kind = draw(st.sampled_from(["header", "anywhere", "truncate"]))
-    if kind == "truncate":
-        cut = draw(st.integers(0, len(raw) - 1))
-        return bytes(data[:cut]), False
-    hi = header - 1 if kind == "header" else len(raw) - 1
-    edits = draw(
-        st.lists(st.tuples(st.integers(0, hi), st.integers(0, 255)), min_size=1, max_size=4)
-    )
-    for pos, value in edits:
-        data[pos] = value
-    return bytes(data), all(pos >= header for pos, _ in edits)
+    return folder, valid_headers(folder)
 
 
 def _declared(shape: tuple[int, ...], ornt: object) -> tuple[int, ...]:
@@ -86,12 +47,14 @@ def _check(folder: Path, suffix: str, original: bytes, mutated: bytes, data_only
         assert img.array.shape == reference.array.shape
 
 
-@pytest.mark.parametrize("suffix", [".nii", ".nrrd", ".mha", ".png"])
+@pytest.mark.parametrize("suffix", MUTATION_SUFFIXES)
 def test_mutated_file_loads_faithfully_or_raises_image_load_error(valid, suffix: str) -> None:
     folder, files = valid
     raw, header = files[suffix]
 
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=MUTATION_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(mutations(raw, header))
     def run(case: tuple[bytes, bool]) -> None:
         mutated, data_only = case

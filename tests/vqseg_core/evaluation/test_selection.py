@@ -1,0 +1,38 @@
+"""``select_cases``: ``max_cases`` applies to the selected split, after splitting."""
+
+from __future__ import annotations
+
+import pytest
+
+from vqseg_core.data.layouts import read_dataset
+from vqseg_core.evaluation import CaseSelection, select_cases
+from vqseg_core.train.config import DataConfig
+from vqseg_core.train.dataset import split_dataset
+
+
+def _split(disc_dataset, seed: int) -> tuple[list[str], list[str]]:
+    cases = sorted(read_dataset(disc_dataset).cases, key=lambda c: c.case_id)
+    train, val = split_dataset(cases, DataConfig(val_fraction=0.4, split_seed=seed))
+    return sorted(c.case_id for c in train), sorted(c.case_id for c in val)
+
+
+@pytest.mark.parametrize("split", ["val", "train"])
+def test_max_cases_takes_the_first_cases_of_the_selected_split(disc_dataset, split) -> None:
+    train, val = _split(disc_dataset, seed=8)
+    assert val == ["case02", "case04"]  # not among the first two ids of the dataset
+    chosen = select_cases(
+        disc_dataset, CaseSelection(split=split, val_fraction=0.4, split_seed=8, max_cases=2)
+    )
+    expected = val if split == "val" else train
+    assert [c.case_id for c in chosen] == expected[:2]
+
+
+def test_max_cases_larger_than_the_split_keeps_the_whole_split(disc_dataset) -> None:
+    _, val = _split(disc_dataset, seed=8)
+    chosen = select_cases(disc_dataset, CaseSelection(val_fraction=0.4, split_seed=8, max_cases=9))
+    assert [c.case_id for c in chosen] == val
+
+
+def test_max_cases_below_one_is_refused(disc_dataset) -> None:
+    with pytest.raises(ValueError, match="max_cases"):
+        select_cases(disc_dataset, CaseSelection(split="all", max_cases=0))
