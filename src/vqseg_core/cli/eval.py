@@ -60,6 +60,14 @@ def _add_selection(p: argparse.ArgumentParser, default_split: str = "val") -> No
     g.add_argument(
         "--cases", nargs="+", default=[], metavar="ID", help="evaluate exactly these case ids"
     )
+    g.add_argument(
+        "--val-slices",
+        nargs="+",
+        default=[],
+        metavar="A:B",
+        help="slices split: score only these model-grid axial ranges (the training config's "
+        "data.val_slices), each contiguous run as its own case ID#zA-B; use with --split all",
+    )
     g.add_argument("--max-cases", type=int, help="first N cases (by id) of the selected split")
 
 
@@ -152,6 +160,22 @@ def _selection(args: argparse.Namespace):
     )  # fmt: skip
 
 
+def _slabs(args: argparse.Namespace, cases: list, pairs: list) -> list:
+    """The held-out slabs of ``cases`` when ``--val-slices`` is given (mapped with the pairs'
+    recipe), else ``cases``."""
+    if not args.val_slices:
+        return cases
+    from vqseg_core.evaluation.slabs import slab_cases
+
+    recipes = {p.recipe.to_dict().__repr__() for p in pairs}
+    if len(recipes) > 1:
+        raise UserError("--val-slices needs pairs with the same preprocessing recipe")
+    try:
+        return slab_cases(cases, pairs[0].recipe, args.val_slices)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+
+
 def _run(args: argparse.Namespace) -> int:
     from vqseg_core.evaluation import (
         NoiseConfig,
@@ -177,13 +201,13 @@ def _run(args: argparse.Namespace) -> int:
             shifted_sel = type(selection)(split="all")
             result = run_shift(
                 pairs,
-                (dataset_name(args.in_domain), select_cases(args.in_domain, selection)),
+                (dataset_name(args.in_domain), _slabs(args, select_cases(args.in_domain, selection), pairs)),
                 {dataset_name(d): select_cases(d, shifted_sel) for d in args.shifted},
                 args.out, device=args.device, precision=args.precision,
                 progress=not args.no_progress, shard=shard,
             )  # fmt: skip
         else:
-            cases = select_cases(args.dataset, selection)
+            cases = _slabs(args, select_cases(args.dataset, selection), pairs)
             config = NoiseConfig(
                 kinds=tuple(args.kinds), levels=tuple(args.levels), n_draws=args.draws, seed=args.seed,
                 device=args.device, precision=args.precision, batch_size=args.batch_size,

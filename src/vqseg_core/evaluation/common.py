@@ -83,6 +83,8 @@ _CACHE: dict[tuple[str, str], LoadedCase] = {}
 def load_case(case: Case) -> LoadedCase:
     """Load a case's image and labels (the last one is cached: cells come case by case).
 
+    A case with ``extra["slab"] = (start, stop)`` is cropped to those axial slices.
+
     Raises:
         ValueError: the case has no label, or its shapes differ.
         ImageLoadError: an unreadable file.
@@ -91,7 +93,14 @@ def load_case(case: Case) -> LoadedCase:
     if key not in _CACHE:
         _CACHE.clear()
         _CACHE[key] = _load(case)
-    return _CACHE[key]
+    loaded = _CACHE[key]
+    slab = case.extra.get("slab")  # a held-out axial slab (see evaluation.slabs)
+    if slab is None:
+        return loaded
+    start, stop = slab
+    return LoadedCase(
+        case.case_id, loaded.array[..., start:stop], loaded.spacing, loaded.labels[..., start:stop]
+    )
 
 
 def _load(case: Case) -> LoadedCase:

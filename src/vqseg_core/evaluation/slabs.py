@@ -16,8 +16,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from vqseg_core.data.layouts import Case
 from vqseg_core.data.preprocess import Recipe
-from vqseg_core.evaluation.common import LoadedCase
+from vqseg_core.evaluation.common import LoadedCase, load_case
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -79,3 +80,30 @@ def crop_slab(case: LoadedCase, start: int, stop: int) -> LoadedCase:
         array=case.array[..., start:stop],
         labels=case.labels[..., start:stop],
     )
+
+
+def slab_cases(cases: Sequence[Case], recipe: Recipe, model_ranges: Sequence[str]) -> list[Case]:
+    """Each volume case split into its held-out slabs: cases ``ID#zA-B`` with ``extra["slab"]``.
+
+    :func:`~vqseg_core.evaluation.common.load_case` crops a case carrying ``extra["slab"]``.
+
+    Raises:
+        ValueError: a 2D case, or a case with no held-out slice.
+    """
+    out = []
+    for case in cases:
+        loaded = load_case(case)
+        if loaded.array.ndim != 3:
+            raise ValueError(f"case {case.case_id}: --val-slices needs 3D volumes")
+        runs = input_slices_for(recipe, loaded.array.shape, loaded.spacing, model_ranges)
+        if not runs:
+            raise ValueError(f"case {case.case_id}: no input slice maps into {list(model_ranges)}")
+        for start, stop in runs:
+            out.append(
+                replace(
+                    case,
+                    case_id=f"{case.case_id}#z{start}-{stop}",
+                    extra={**case.extra, "slab": (start, stop)},
+                )
+            )
+    return out

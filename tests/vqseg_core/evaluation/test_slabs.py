@@ -45,3 +45,28 @@ def test_crop_and_errors() -> None:
         parse_range("5-9")
     with pytest.raises(ValueError, match="empty"):
         parse_range("9:5")
+
+
+def test_slab_cases_are_cropped_on_load(tmp_path) -> None:
+    import nibabel as nib
+
+    from vqseg_core.data.layouts import read_dataset
+    from vqseg_core.evaluation.common import load_case
+    from vqseg_core.evaluation.slabs import slab_cases
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    image = np.random.default_rng(0).random((8, 8, 20)).astype(np.float32)
+    labels = np.zeros((8, 8, 20), np.uint8)
+    labels[2:6, 2:6, 3:15] = 1
+    nib.save(nib.Nifti1Image(image, np.eye(4)), tmp_path / "images" / "vol.nii.gz")
+    nib.save(nib.Nifti1Image(labels, np.eye(4)), tmp_path / "masks" / "vol.nii.gz")
+    cases = read_dataset(tmp_path).cases
+    slabs = slab_cases(cases, RECIPES["brain_mri"], ["5:9", "12:14"])
+    assert [c.case_id for c in slabs] == ["vol#z5-9", "vol#z12-14"]
+    loaded = load_case(slabs[0])
+    assert loaded.case_id == "vol#z5-9"
+    np.testing.assert_array_equal(loaded.array, load_case(cases[0]).array[..., 5:9])
+    np.testing.assert_array_equal(loaded.labels, labels[..., 5:9])
+    with pytest.raises(ValueError, match="no input slice"):
+        slab_cases(cases, RECIPES["brain_mri"], ["30:40"])
