@@ -2,7 +2,7 @@
 # Reproduce docs/results/: robustness of the bundled `chest-xray` pair (UNet vs VQ-UNet) on real data.
 #
 # Needs the raw data in ../shared/data (JSRT/SCR and Shenzhen: research use, never committed).
-# Outputs go to runs/eval/ (git-ignored); the small tables/CSVs/PNGs are then copied to docs/results/.
+# Outputs go to runs/results/ (git-ignored); the small tables/CSVs/PNGs are then copied to docs/results/.
 # Written for a 2-core CPU machine shared with other jobs: one thread, one command at a time.
 # Run from the repository root:  bash scripts/reproduce_results.sh
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 BIN=.venv/bin
-OUT=runs/eval
+OUT=${OUT:-runs/results}   # a fresh folder: cells computed before the PNG-spacing fix were in px
 SHARED=../shared/data   # = /work/shared/data
 
 # --- 1. data (ignored data/ folder) -------------------------------------------------------------
@@ -70,7 +70,7 @@ from vqseg_core.pretrained import load_pair
 from vqseg_core.analysis import codebook_stats, flip_radius
 
 run, res = Path(sys.argv[1]), Path(sys.argv[2])
-MM = 1.4  # data/jsrt256 pixel size (0.35 mm x 4); the PNG loader reports 1.0, so HD95 comes out in px
+MM = 1.0  # HD95 is in mm already: the loader reads the 1.4 mm pixel size from data/jsrt256/dataset.json
 f = lambda v, d=3: "–" if v is None or (isinstance(v, float) and math.isnan(v)) else (f"{v:.1e}" if v != 0 and abs(v) < 10 ** -d else f"{v:.{d}f}")
 
 def ms(vals, d=3):

@@ -6,6 +6,7 @@ Examples::
     vqseg-eval latent data/jsrt --unet u.json --vqunet v.json --draws 100 --out eval/latent
     vqseg-eval shift --in-domain data/jsrt --shifted data/nih --pair chest-xray --out eval/shift
     vqseg-eval report eval/noise eval/latent eval/shift --out eval/report.html
+    vqseg-eval seeds --noise vqunet:1:eval/s1/noise --noise vqunet:2:eval/s2/noise --out eval/seeds
     torchrun --nproc-per-node 2 -m vqseg_core.cli.eval noise data/jsrt --pair chest-xray --out eval/noise
 
 Re-running a command into the same ``--out`` skips the cells already computed.
@@ -126,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("runs", type=Path, nargs="+", help="vqseg-eval output folders")
     report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     report.add_argument("--title", default="vqseg robustness report")
+    seeds = sub.add_parser(
+        "seeds", help="mean ± sd across training seeds of noise/latent/shift output folders"
+    )
+    for name in ("noise", "latent", "shift"):
+        seeds.add_argument(
+            f"--{name}", action="append", default=[], metavar="VARIANT:SEED:DIR",
+            help=f"a {name} output folder of the pair whose VQ network is VARIANT (repeatable)",
+        )  # fmt: skip
+    seeds.add_argument(
+        "--label", action="append", default=[], metavar="VARIANT=NAME", help="names in tables"
+    )
+    seeds.add_argument("--out", type=Path, required=True, help="folder for seeds.md, CSV, PNG")
     return parser
 
 
@@ -176,6 +189,26 @@ def _slabs(args: argparse.Namespace, cases: list, pairs: list) -> list:
         raise UserError(str(exc)) from exc
 
 
+def _seeds(args: argparse.Namespace) -> int:
+    from vqseg_core.evaluation.seeds import Run, summarise_seeds
+
+    try:
+        runs = {k: [Run.parse(v) for v in getattr(args, k)] for k in ("noise", "latent", "shift")}
+        labels = dict(item.split("=", 1) for item in args.label)
+    except ValueError as exc:
+        raise UserError(f"{exc} (labels look like VARIANT=NAME)") from exc
+    if not any(runs.values()):
+        raise UserError("give at least one --noise, --latent or --shift VARIANT:SEED:DIR")
+    try:
+        path = summarise_seeds(
+            runs["noise"], runs["latent"], args.out, labels, shift_runs=runs["shift"]
+        )
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"vqseg-eval: wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from vqseg_core.evaluation import (
         NoiseConfig,
@@ -193,6 +226,8 @@ def _run(args: argparse.Namespace) -> int:
         path = build_report(args.runs, args.out, args.title)
         print(f"vqseg-eval: wrote {path}", file=sys.stderr)
         return 0
+    if args.command == "seeds":
+        return _seeds(args)
     pairs = _pairs(args)
     selection = _selection(args)
     shard = setup_shard()

@@ -117,3 +117,16 @@ def test_shift_rows_use_their_role(tmp_path: Path) -> None:
     assert means == {("unet", "in-domain", 0.0): {1: 0.9}, ("vqunet", "shifted", 0.0): {1: 0.7}}
     md = summarise_seeds([], [], tmp_path / "out", shift_runs=runs).read_text()
     assert "## Dice (mean of classes), shifted" in md
+
+
+def test_cli_seeds(runs: list[Run], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from vqseg_core.cli.eval import main
+
+    args = ["seeds", "--label", "vqunet=VQ", "--out", str(tmp_path / "o")]
+    for r in runs:
+        args += ["--noise", f"{r.variant}:{r.seed}:{r.folder}"]
+    assert main(args) == 0
+    assert "| VQ |" in (tmp_path / "o" / "seeds.md").read_text().replace(" − UNet", "")
+    assert main(["seeds", "--noise", f"vqunet:1:{tmp_path / 'nowhere'}", "--out", "x"]) == 2
+    assert "no such evaluation output" in capsys.readouterr().err
+    assert main(["seeds", "--out", "x"]) == 2

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The studies beyond the bundled chest pair (docs/results/ct.md, brain.md, seeds.md):
+#   ct    : the bundled ct-organs pair under the paper's three noises, on the held-out axial
+#           slabs of the ONE labelled CT (model-grid slices 14:28 and 55:83, as in training)
+#   brain : the bundled brain-mri pair, noise on Colin27's held-out slices 80:100, and the
+#           shift Colin27 -> MNI152 (clean), beside the label-definition ceiling
+#   seeds : three training seeds of UNet, VQ-UNet and the positional-encoding VQ-UNet on JSRT
+#           at 128 px (train them first: scripts/seed_study_train.sh)
+# Needs `make data` (and data/jsrt128, made by seed_study_train.sh). Resumable: every vqseg-eval
+# folder is (re-run to continue). Outputs in runs/studies/ (ignored); summaries to docs/results/.
+# Usage: bash scripts/reproduce_studies.sh [ct] [brain] [seeds]   (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${VENV:-.venv}/bin
+OUT=${OUT:-runs/studies}
+RES=docs/results
+NOISE=(--kinds gaussian salt_and_pepper poisson --levels 0 5 10 20 30 --seed 0 --device cpu --no-progress)
+mkdir -p $RES
+
+study_ct() {
+  $BIN/vqseg-eval noise data/ct-organs --pair ct-organs --split all --val-slices 14:28 55:83 \
+    "${NOISE[@]}" --draws 3 --out $OUT/ct/noise
+  mkdir -p $RES/ct
+  cp $OUT/ct/noise/table.md $RES/ct/noise_table.md
+  cp $OUT/ct/noise/cases.csv $RES/ct/noise_cases.csv
+  cp $OUT/ct/noise/plots/*.png $RES/ct/
+}
+
+study_brain() {
+  $BIN/vqseg-eval noise data/brain-colin27 --pair brain-mri --split all --val-slices 80:100 \
+    "${NOISE[@]}" --draws 3 --out $OUT/brain/noise
+  $BIN/vqseg-eval shift --in-domain data/brain-colin27 --split all --val-slices 80:100 \
+    --shifted data/brain-mni152 --pair brain-mri --device cpu --no-progress --out $OUT/brain/shift
+  $BIN/python scripts/brain_label_ceiling.py > $OUT/brain/ceiling.md
+  mkdir -p $RES/brain
+  cp $OUT/brain/noise/table.md $RES/brain/noise_table.md
+  cp $OUT/brain/noise/cases.csv $RES/brain/noise_cases.csv
+  cp $OUT/brain/noise/plots/*.png $RES/brain/
+  cp $OUT/brain/shift/table.md $RES/brain/shift_table.md
+  cp $OUT/brain/shift/shift.csv $RES/brain/shift_cases.csv
+  cp $OUT/brain/ceiling.md $RES/brain/ceiling.md
+}
+
+# 51 held-out (even) JSRT cases, as in reproduce_results.sh; latent on 10 of them
+NOISE_CASES="JPCLN002 JPCLN006 JPCLN016 JPCLN020 JPCLN024 JPCLN028 JPCLN032 JPCLN036 JPCLN044
+JPCLN048 JPCLN052 JPCLN056 JPCLN060 JPCLN064 JPCLN068 JPCLN072 JPCLN076 JPCLN082 JPCLN086 JPCLN090
+JPCLN094 JPCLN098 JPCLN102 JPCLN106 JPCLN110 JPCLN114 JPCLN118 JPCLN124 JPCLN130 JPCLN134 JPCLN138
+JPCLN144 JPCLN154 JPCNN004 JPCNN008 JPCNN014 JPCNN018 JPCNN024 JPCNN028 JPCNN034 JPCNN042 JPCNN046
+JPCNN054 JPCNN060 JPCNN064 JPCNN068 JPCNN072 JPCNN080 JPCNN084 JPCNN088 JPCNN092"
+LATENT_CASES="JPCLN018 JPCLN040 JPCLN062 JPCLN084 JPCLN104 JPCLN128 JPCNN002 JPCNN026 JPCNN058 JPCNN082"
+
+study_seeds() {
+  local noise_runs=() latent_runs=() shift_runs=()
+  for seed in ${SEEDS:-1 2 3}; do
+    for variant in vqunet vqpe; do
+      local u=runs/seeds/chest128-unet-s$seed/chest128-unet-s$seed.json
+      local v=runs/seeds/chest128-$variant-s$seed/chest128-$variant-s$seed.json
+      [ -f "$u" ] && [ -f "$v" ] || { echo "seeds: $v or $u not trained yet, skipped" >&2; continue; }
+      local o=$OUT/seeds/$variant-s$seed
+      $BIN/vqseg-eval noise data/jsrt128 --unet "$u" --vqunet "$v" --cases $NOISE_CASES \
+        "${NOISE[@]}" --draws 2 --out $o/noise
+      $BIN/vqseg-eval latent data/jsrt128 --unet "$u" --vqunet "$v" --cases $LATENT_CASES \
+        --kinds gaussian salt_and_pepper poisson --levels 0 10 30 --draws 10 --seed 0 \
+        --device cpu --no-progress --out $o/latent
+      $BIN/vqseg-eval shift --in-domain data/jsrt128 --split val --split-method parity \
+        --shifted data/shenzhen --unet "$u" --vqunet "$v" --device cpu --no-progress --out $o/shift
+      noise_runs+=(--noise "$variant:$seed:$o/noise")
+      latent_runs+=(--latent "$variant:$seed:$o/latent")
+      shift_runs+=(--shift "$variant:$seed:$o/shift")
+    done
+  done
+  $BIN/vqseg-eval seeds "${noise_runs[@]}" "${latent_runs[@]}" "${shift_runs[@]}" \
+    --label vqunet=VQ-UNet --label "vqpe=VQ-UNet (PE bug)" --out $RES/seeds
+}
+
+for study in ${@:-ct brain seeds}; do
+  echo "== $study" >&2
+  time study_$study
+done
