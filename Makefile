@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint demo data pairs clean
+.PHONY: setup test lint demo data pairs bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -16,6 +16,14 @@ test: setup lint
 
 demo: setup
 	bash scripts/demo.sh
+
+# The benchmark suite (docs/benchmarks.md): one table of ratios, raw numbers in
+# benchmarks/results/latest.json. QUICK=1: smaller sizes and fewer repeats (a few minutes);
+# THREADS=N: torch/OpenMP threads per benchmark (default: torch's, one per core).
+QUICK ?=
+THREADS ?=
+bench: setup
+	$(PY) benchmarks/run.py $(if $(filter-out 0,$(QUICK)),--quick) $(if $(THREADS),--threads $(THREADS))
 
 # Real datasets for training and evaluation, into data/ (ignored by git; never committed).
 # SHARED points at the folder holding jsrt_scr/ and shenzhen_mini10/ (see docs/data.md).
