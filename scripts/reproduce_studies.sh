@@ -24,6 +24,7 @@ study_ct() {
   cp $OUT/ct/noise/table.md $RES/ct/noise_table.md
   cp $OUT/ct/noise/cases.csv $RES/ct/noise_cases.csv
   cp $OUT/ct/noise/plots/*.png $RES/ct/
+  $BIN/python scripts/class_tables.py $OUT/ct/noise > $RES/ct/noise_classes.md
 }
 
 study_brain() {
@@ -36,6 +37,7 @@ study_brain() {
   cp $OUT/brain/noise/table.md $RES/brain/noise_table.md
   cp $OUT/brain/noise/cases.csv $RES/brain/noise_cases.csv
   cp $OUT/brain/noise/plots/*.png $RES/brain/
+  $BIN/python scripts/class_tables.py $OUT/brain/noise > $RES/brain/noise_classes.md
   cp $OUT/brain/shift/table.md $RES/brain/shift_table.md
   cp $OUT/brain/shift/shift.csv $RES/brain/shift_cases.csv
   cp $OUT/brain/ceiling.md $RES/brain/ceiling.md

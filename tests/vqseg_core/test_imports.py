@@ -40,3 +40,15 @@ def test_importing_the_core_package_is_cheap() -> None:
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_listing_bundled_pairs_imports_no_torch() -> None:
+    """The explorer lists the pairs when its dock opens: reading the registry needs no torch."""
+    code = (
+        "import sys\n"
+        "from vqseg_core.pretrained import list_pairs\n"
+        "names = list_pairs()\n"
+        "print('torch' in sys.modules, 'chest-xray' in names)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vqseg_core.checkpoint import CheckpointError
-
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 REGISTRY = WEIGHTS_DIR / "registry.json"
 
@@ -76,5 +74,7 @@ def load_pair(name: str):
     for key, path in paths.items():
         meta = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         if meta.get("sha256") != entry.sha256[key]:
+            from vqseg_core.checkpoint import CheckpointError
+
             raise CheckpointError(path, f"sha256 differs from the registry's entry for {name!r}")
     return load_pair_from_files(paths["unet"], paths["vqunet"], name=name, info=entry.details)
