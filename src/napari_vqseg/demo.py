@@ -14,7 +14,6 @@ screenshot to PATH and a JSON summary to PATH with ``.json``, then exit::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import time
@@ -85,11 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for data, kwargs, kind in load_sample(args.sample):
             getattr(viewer, f"add_{kind}")(data, **kwargs)
-        if viewer.dims.ndim == 3:  # RAS+ volume: axial slices (slider over Z), anterior up
-            viewer.dims.order = (2, 1, 0)
-            with contextlib.suppress(AttributeError, ValueError):
-                viewer.camera.orientation2d = ("up", "right")
-        widget = RobustnessExplorer(viewer)
+        widget = RobustnessExplorer(viewer)  # sets the axial view for a volume
         viewer.window.add_dock_widget(widget, name="Robustness Explorer", area="right")
         configure(widget, args, pair_name)
         if args.screenshot is None:

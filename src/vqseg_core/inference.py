@@ -4,12 +4,15 @@
 under bf16 autocast with channels-last tensors (about 3-5x faster than float32 here); the
 quantiser always computes distances in float32. Volumes larger than the patch size go through
 MONAI's ``sliding_window_inference``; a 2D network given a volume runs slice by slice (axial,
-the last axis).
+the last axis). For labels of a volume (:meth:`Predictor.predict_volume`,
+:meth:`Predictor.iter_volume`) the windows run slab by slab along the axial axis, the displayed
+slice first, keeping only the logits of unfinished slices (:mod:`vqseg_core.volume`); the
+results equal MONAI's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +20,15 @@ import torch
 
 from vqseg_core.device import autocast_dtype, channels_last, pick_device
 from vqseg_core.models.output import Encoding
+from vqseg_core.volume import (
+    CancelFn,
+    SlabDone,
+    SlabFn,
+    VolumeResult,
+    drive,
+    iter_slicewise,
+    iter_sliding_window,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,8 @@ class Predictor:
         precision: ``auto`` (bf16 where fast), ``bf16`` or ``fp32``.
         patch_size: sliding-window size for volumes (``None``: whole input at once).
         overlap: sliding-window overlap fraction.
+        sw_batch_size: windows per forward pass.
+        mode: sliding-window blending, ``constant`` or ``gaussian`` (as MONAI's).
     """
 
     def __init__(
@@ -45,6 +59,8 @@ class Predictor:
         precision: str = "auto",
         patch_size: Sequence[int] | None = None,
         overlap: float = 0.25,
+        sw_batch_size: int = 2,
+        mode: str = "constant",
     ) -> None:
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.amp = autocast_dtype(self.device, precision)
@@ -54,6 +70,8 @@ class Predictor:
         self.model = model.to(self.device, memory_format=fmt).eval()
         self.patch_size = tuple(patch_size) if patch_size else None
         self.overlap = overlap
+        self.sw_batch_size = sw_batch_size
+        self.mode = mode
 
     def _autocast(self):
         return torch.autocast(
@@ -77,8 +95,9 @@ class Predictor:
                 from monai.inferers import sliding_window_inference
 
                 logits = sliding_window_inference(
-                    x, self.patch_size, sw_batch_size=2, predictor=self.model, overlap=self.overlap
-                )
+                    x, self.patch_size, sw_batch_size=self.sw_batch_size, predictor=self.model,
+                    overlap=self.overlap, mode=self.mode,
+                )  # fmt: skip
                 encoding = None
             elif with_encoding:
                 out = self.model.forward_with_aux(x)
@@ -100,11 +119,93 @@ class Predictor:
         logits = torch.cat(parts)
         return logits.reshape(b, z, -1, h, w).movedim(1, -1)
 
-    def predict_labels(self, image: np.ndarray) -> np.ndarray:
-        """Argmax labels ``(*spatial)`` (uint8/int64) for one image ``(C, *spatial)`` or ``(*spatial)``."""
+    def windowed(self, shape: Sequence[int]) -> bool:
+        """Whether a volume of spatial ``shape`` runs slice by slice or through sliding windows."""
+        if self.spatial_dims < len(shape):
+            return True
+        patch = self.patch_size
+        return patch is not None and any(p < n for p, n in zip(patch, shape, strict=True))
+
+    def _run(self, batch: torch.Tensor) -> torch.Tensor:
+        """Logits of one batch on the device, at the predictor's precision."""
+        batch = batch.to(self.device).contiguous(memory_format=self.memory_format)
+        with torch.inference_mode(), self._autocast():
+            return self.model(batch)
+
+    def iter_volume(
+        self,
+        x: torch.Tensor,
+        *,
+        focus: int | None = None,
+        cancel: CancelFn | None = None,
+        keep_logits: bool = False,
+    ) -> Generator[SlabDone, None, VolumeResult]:
+        """Labels of one input ``(1, C, *spatial)``, yielding finished axial slices as they come.
+
+        A 2D network on a volume runs chunks of slices, a windowed 3D network runs slabs of
+        windows (both with the chunk or slabs holding ``focus`` first, see
+        :mod:`vqseg_core.volume`); anything else is one whole-input pass (one step).
+        """
+        spatial = tuple(x.shape[2:])
+        if self.spatial_dims == 2 and x.ndim == 5:
+            return iter_slicewise(x, self._run, focus=focus, cancel=cancel, keep_logits=keep_logits)
+        if x.ndim == 5 and self.windowed(spatial):
+            assert self.patch_size is not None
+            return iter_sliding_window(
+                x, self._run, self.patch_size, self.overlap, sw_batch_size=self.sw_batch_size,
+                mode=self.mode, focus=focus, cancel=cancel, keep_logits=keep_logits,
+            )  # fmt: skip
+        return self._iter_whole(x, cancel, keep_logits)
+
+    def _iter_whole(
+        self, x: torch.Tensor, cancel: CancelFn | None, keep_logits: bool
+    ) -> Generator[SlabDone, None, VolumeResult]:
+        from vqseg_core.volume import check_cancel
+
+        check_cancel(cancel)
+        logits = self.forward(x, with_encoding=False).logits[0]
+        dtype = np.uint8 if logits.shape[0] <= 256 else np.int64
+        labels = logits.argmax(0).numpy().astype(dtype)
+        n = labels.shape[-1]
+        yield SlabDone(0, n, labels, 1, 1)
+        return VolumeResult(labels, logits if keep_logits else None)
+
+    def predict_volume(
+        self,
+        x: torch.Tensor,
+        *,
+        focus: int | None = None,
+        on_slab: SlabFn | None = None,
+        cancel: CancelFn | None = None,
+    ) -> np.ndarray:
+        """Argmax labels ``(*spatial)`` (uint8) of one input ``(1, C, *spatial)``.
+
+        Args:
+            x: the input.
+            focus: axial slice (last axis) to finish first.
+            on_slab: called as ``on_slab(z_start, z_stop, labels_so_far)`` whenever slices
+                ``z_start:z_stop`` are final.
+            cancel: returns True to abort (:class:`~vqseg_core.volume.Cancelled`).
+        """
+        return drive(self.iter_volume(x, focus=focus, cancel=cancel), on_slab).labels
+
+    def predict_labels(
+        self,
+        image: np.ndarray,
+        *,
+        focus: int | None = None,
+        on_slab: SlabFn | None = None,
+        cancel: CancelFn | None = None,
+    ) -> np.ndarray:
+        """Argmax labels ``(*spatial)`` (uint8/int64) for one image ``(C, *spatial)`` or ``(*spatial)``.
+
+        Volumes go through :meth:`predict_volume` (``focus``, ``on_slab``, ``cancel`` apply there).
+        """
         x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
         if x.ndim == self.spatial_dims or x.shape[0] != self.model.in_channels:
             x = x[None]  # no channel axis given
+        if x.ndim == 4 and self.windowed(tuple(x.shape[1:])):
+            return self.predict_volume(x[None], focus=focus, on_slab=on_slab, cancel=cancel)
         logits = self.forward(x[None], with_encoding=False).logits
         return logits.argmax(1)[0].numpy()
 

@@ -4,6 +4,11 @@ Each layer carries its role in ``layer.metadata["vqseg_role"]`` so it is found a
 user renames it; a deleted layer is made again on the next result. Input-grid layers copy the
 analysed image layer's ``scale`` / ``translate``; latent maps add the view's ``latent_scale`` and
 ``latent_translate`` (input pixels per latent cell, centre of cell 0).
+
+On a volume under a 2D slice model the latent maps are those of one axial slice (the one on
+screen when the run started): ``(h, w, 1)`` layers placed at that slice, named
+``"... (slice N)"``, so they show on that slice only. While a volume runs, :meth:`show_partial`
+puts each model's mask in as soon as the slice on screen is final.
 """
 
 from __future__ import annotations
@@ -35,6 +40,14 @@ ROLES: dict[str, tuple[str, str, str]] = {
     "gt:vqunet": ("VQ-UNet: ground truth", "labels", "vqunet"),
 }
 HIDDEN_AT_FIRST = ("latent:unet", "latent:vqunet", "codes:vqunet", "flips:vqunet", "disagreement")
+LATENT_ROLES = ("latent:unet", "latent:vqunet", "codes:vqunet", "flips:vqunet")
+
+
+def base_geometry(source: Any) -> dict[str, Any]:
+    """``scale``, ``translate``, ``units``, ``axis_labels`` of the analysed image layer."""
+    return {"scale": np.asarray(source.scale, dtype=float),
+            "translate": np.asarray(source.translate, dtype=float),
+            "units": source.units, "axis_labels": source.axis_labels}  # fmt: skip
 
 
 class ExplorerLayers:
@@ -57,10 +70,11 @@ class ExplorerLayers:
 
     def show(self, view: Any, source: Any, gt: Any | None = None) -> list[str]:
         """Put a :class:`~vqseg_core.robustness.RobustnessView` into the layers; returns roles shown."""
-        scale = np.asarray(source.scale, dtype=float)
-        translate = np.asarray(source.translate, dtype=float)
-        base = {"scale": scale, "translate": translate, "units": source.units,
-                "axis_labels": source.axis_labels}  # fmt: skip
+        base = base_geometry(source)
+        scale, translate = base["scale"], base["translate"]
+        suffix = (
+            "" if getattr(view, "latent_slice", None) is None else f" (slice {view.latent_slice})"
+        )
         lat_scale = scale * np.asarray(view.latent_scale, dtype=float)
         lat = {**base, "scale": lat_scale,
                "translate": translate + scale * np.asarray(view.latent_translate or 0.0, dtype=float)}  # fmt: skip
@@ -72,7 +86,8 @@ class ExplorerLayers:
             if data is None:
                 self.remove(role)
                 return
-            self._put(role, data, geometry, meta if geometry is base else {}, style)
+            name = ROLES[role][0] + (suffix if role in LATENT_ROLES else "")
+            self._put(role, data, geometry, meta if geometry is base else {}, style, name)
             shown.append(role)
 
         peak = max([float(np.nanmax(m.latent_variance)) for m in view.models.values()
@@ -104,10 +119,25 @@ class ExplorerLayers:
         put("disagreement", view.disagreement.astype(np.uint8), base, opacity=0.8, colormap=_red())
         return shown
 
+    def show_partial(self, model: str, labels: np.ndarray, source: Any) -> bool:
+        """Put one model's mask of a volume still running in; True if a layer was made."""
+        made = self.layer(f"mask:{model}") is None
+        like = source.metadata.get(IMAGE_KEY)
+        meta = {IMAGE_KEY: like} if like is not None else {}
+        self._put(f"mask:{model}", labels, base_geometry(source), meta, {"opacity": 0.5})
+        return made
+
     def _put(
-        self, role: str, data: np.ndarray, geometry: dict[str, Any], meta: dict, style: dict
+        self,
+        role: str,
+        data: np.ndarray,
+        geometry: dict[str, Any],
+        meta: dict,
+        style: dict,
+        name: str | None = None,
     ) -> None:
-        name, kind, _cell = ROLES[role]
+        default, kind, _cell = ROLES[role]
+        name = name or default
         layer = self.layer(role)
         if layer is not None and (layer.data.shape != data.shape or not _same_kind(layer, kind)):
             self.viewer.layers.remove(layer)
@@ -124,6 +154,8 @@ class ExplorerLayers:
             return
         layer.scale, layer.translate = geometry["scale"], geometry["translate"]
         layer.data = data
+        if role in LATENT_ROLES and layer.name != name and name not in self.viewer.layers:
+            layer.name = name
         if "contrast_limits" in style and kind == "image":
             layer.contrast_limits = style["contrast_limits"]
 

@@ -16,6 +16,7 @@ from vqseg_core.inference import Prediction, Predictor
 from vqseg_core.models import ModelConfig, UNet, build_model
 from vqseg_core.train.config import config_from_dict
 from vqseg_core.train.dataset import training_recipe
+from vqseg_core.volume import CancelFn, resampled_index
 from vqseg_core.weights import load_weights
 
 MODEL_KEYS = ("unet", "vqunet")
@@ -100,21 +101,33 @@ class ModelPair:
         spacing: Sequence[float] | None = None,
         device: str | torch.device = "auto",
         precision: str = "auto",
+        *,
+        focus: int | None = None,
+        cancel: CancelFn | None = None,
     ) -> dict[str, np.ndarray]:
         """Label maps of both networks on the input's own grid.
+
+        Volumes run slab by slab (:meth:`Predictor.predict_volume`): labels only, never the
+        ``K x volume`` logits.
 
         Args:
             array: the raw image, ``(H, W)`` or ``(X, Y, Z)``, as :func:`vqseg_core.io.load_image` gives it.
             spacing: mm per axis (default 1 mm).
             device, precision: see :class:`~vqseg_core.inference.Predictor`.
+            focus: for a volume, the axial slice (last axis, input grid) to finish first.
+            cancel: returns True to abort (:class:`~vqseg_core.volume.Cancelled`).
 
         Returns:
             ``{"unet": labels, "vqunet": labels}``, uint8 arrays of ``array``'s shape.
         """
         x, ctx = self.preprocess(array, spacing)
+        fm = None
+        if focus is not None and x.ndim == 4:
+            fm = resampled_index(focus, ctx.original_shape[-1], ctx.model_shape[-1])
         out = {}
-        for key, pred in self.forward(x, device, precision).items():
-            labels = pred.logits.argmax(1)[0].numpy().astype(np.uint8)
+        for key in MODEL_KEYS:
+            predictor = self.predictor(key, device, precision)
+            labels = predictor.predict_labels(x, focus=fm, cancel=cancel).astype(np.uint8)
             out[key] = self.recipe.invert_labels(labels, ctx)
         return out
 

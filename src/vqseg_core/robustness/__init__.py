@@ -15,23 +15,35 @@ Conventions (``PAPER.md``, "Definitions this project adopts"):
   bottleneck features (and of the quantised latents for the VQ network), averaged over channels;
 * code-flip map: per latent position, the fraction of draws whose code differs from the clean
   image's code;
-* 3D inputs larger than the pair's patch size: labels by sliding window, no latent maps.
+* 3D inputs larger than the pair's patch size: labels by sliding window, slab by slab with the
+  ``focus`` slice first, no latent maps (``view.latent_note`` says so);
+* volumes under a 2D slice model: labels slice by slice, focus first; latent maps of the
+  ``focus`` slice only, placed at that slice (``view.latent_slice``).
 """
 
 from vqseg_core.robustness.frame import PreparedInput, make_draws, prepare
 from vqseg_core.robustness.runner import Cancelled, DrawOutputs, run_draws
 from vqseg_core.robustness.sweep import PAPER_LEVELS, default_levels, level_sweep
-from vqseg_core.robustness.view import ModelView, RobustnessView, analyse, score_labels
+from vqseg_core.robustness.view import (
+    ModelView,
+    PartialLabels,
+    RobustnessView,
+    analyse,
+    iter_analyse,
+    score_labels,
+)
 
 __all__ = [
     "PAPER_LEVELS",
     "Cancelled",
     "DrawOutputs",
     "ModelView",
+    "PartialLabels",
     "PreparedInput",
     "RobustnessView",
     "analyse",
     "default_levels",
+    "iter_analyse",
     "level_sweep",
     "make_draws",
     "prepare",

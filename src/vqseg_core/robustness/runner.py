@@ -10,12 +10,10 @@ import torch
 
 from vqseg_core.inference import Predictor
 from vqseg_core.models.output import Encoding
+from vqseg_core.volume import Cancelled
 
 CancelFn = Callable[[], bool]
-
-
-class Cancelled(Exception):
-    """Raised between batches when the ``cancel`` callable returned True."""
+__all__ = ["Cancelled", "DrawOutputs", "check_cancel", "is_windowed", "run_draws"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +46,7 @@ class DrawOutputs:
 
 def is_windowed(predictor: Predictor, model_shape: tuple[int, ...]) -> bool:
     """Whether ``predictor`` runs a sliding window on inputs of ``model_shape``."""
-    if predictor.spatial_dims < len(model_shape):  # a 2D network run slice by slice
-        return True
-    patch = predictor.patch_size
-    return patch is not None and any(p < n for p, n in zip(patch, model_shape, strict=True))
+    return predictor.windowed(model_shape)
 
 
 def check_cancel(cancel: CancelFn | None) -> None:
@@ -83,8 +78,9 @@ def run_draws(
     differently at different batch positions), which would show up as latent variance and as
     spurious code flips. Identical inputs therefore give identical latents.
 
-    For inputs larger than the predictor's patch size (3D sliding window) only labels are
-    computed; latents are ``None``.
+    For inputs larger than the predictor's patch size (3D sliding window) and for volumes under
+    a 2D network only labels are computed (slab by slab, :meth:`Predictor.predict_volume`);
+    latents are ``None``.
 
     Args:
         predictor: the network on its device.
@@ -108,6 +104,10 @@ def run_draws(
     size = min(batch_size, decoded.shape[0]) if decode_all else 1
     for start in range(0, decoded.shape[0], size):
         check_cancel(cancel)
+        if windowed:  # one volume at a time, labels only (no K x volume logits)
+            for one in decoded[start : start + size]:
+                labels.append(predictor.predict_volume(one[None], cancel=cancel)[None])
+            continue
         logits = predictor.forward(decoded[start : start + size], with_encoding=False).logits
         labels.append(_argmax(logits))
     label_arr = np.concatenate(labels)

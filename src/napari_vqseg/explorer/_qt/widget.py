@@ -1,14 +1,18 @@
 """The Robustness Explorer dock widget: wires the controls to background inference and layers.
 
 Every control change restarts a 150 ms debounce timer; when it fires, a cached result shows at
-once, otherwise a ``thread_worker`` runs :func:`vqseg_core.robustness.analyse` with the job's
-``cancel`` callable (starting a job cancels the older ones, whose results are dropped).
+once, otherwise a generator ``thread_worker`` runs :func:`vqseg_core.robustness.iter_analyse`
+with the job's ``cancel`` callable (starting a job cancels the older ones, whose results are
+dropped). On a volume the slice on screen is the ``focus``: each model's mask is shown from the
+worker's ``yielded`` signal as soon as that slice is final, the rest follows. Choosing a volume
+sets the axial view (slider over the last axis, anterior up).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +74,9 @@ class RobustnessExplorer(QWidget):
         self._shown_key: Any = None
         self._life = {"closed": False}  # outlives the C++ widget (see _mark_closed)
         self._workers: set[Any] = set()
-        self._relay = _Relay(self)
+        # no Qt parent: a sweep worker still emitting after the viewer closed must find the relay
+        # alive (the worker holds it); Qt drops the connection to the destroyed widget itself
+        self._relay = _Relay()
         self._relay.progressed.connect(self._on_sweep_progress)
 
         self.controls = ControlsPanel(napari_viewer, self)
@@ -102,6 +108,9 @@ class RobustnessExplorer(QWidget):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.run_now)
         self.controls.changed.connect(self.schedule)
+        self._axial_for: int | None = None
+        self.controls.image.currentIndexChanged.connect(self._axial_view)
+        self._axial_view()
         self.controls.side_by_side.toggled.connect(self._arrange)
         self.controls.pair_files_requested.connect(self._choose_pair_files)
         self.cancel_button.clicked.connect(self.cancel)
@@ -184,12 +193,37 @@ class RobustnessExplorer(QWidget):
             return None
         job = self.jobs.start(key, "analyse")
         spacing = tuple(float(s) for s in layer.scale)
+        focus = self.focus_slice(layer)
+        where = "" if focus is None else f", slice {focus} first"
         self.status.setText(
-            f"Running {settings.kind} at {settings.level:g} on {settings.device}..."
+            f"Running {settings.kind} at {settings.level:g} on {settings.device}{where}..."
         )
-        self._start(_analyse, job, (pair, array, spacing, settings, gt, job.cancel),
-                    functools.partial(self._on_result, job, layer, gt_layer))  # fmt: skip
+        self._start(_analyse, job, (pair, array, spacing, settings, gt, focus, job.cancel),
+                    functools.partial(self._on_result, job, layer, gt_layer),
+                    on_yield=functools.partial(self._on_partial, job, layer))  # fmt: skip
         return job
+
+    def focus_slice(self, layer: Any) -> int | None:
+        """The axial slice of a volume ``layer`` on screen (its last data axis), else ``None``."""
+        if layer.ndim != 3:
+            return None
+        point = np.asarray(self.viewer.dims.point, dtype=float)[-layer.ndim :]
+        z = float(np.asarray(layer.world_to_data(point))[-1])
+        return int(min(max(round(z), 0), layer.data.shape[-1] - 1))
+
+    def _axial_view(self, *_: Any) -> None:
+        """Axial slices of a volume (slider over its last axis, anterior up), once per layer."""
+        layer = self.controls.current_image_layer()
+        if self._closed or layer is None or layer.ndim != 3 or self.viewer.dims.ndim != 3:
+            return
+        if self._axial_for == id(layer):
+            return
+        self._axial_for = id(layer)
+        self.viewer.dims.order = (2, 1, 0)
+        scene = getattr(self.viewer, "scene", None)  # napari >= 0.9; .camera before
+        camera = scene.camera if scene is not None else self.viewer.camera
+        with contextlib.suppress(AttributeError, ValueError):
+            camera.orientation2d = ("up", "right")
 
     def start_sweep(self) -> Job | None:
         """Run a level sweep of the current corruption (metric vs level, both models)."""
@@ -242,13 +276,21 @@ class RobustnessExplorer(QWidget):
 
     # ---- workers ---------------------------------------------------------------------------
     def _start(
-        self, fn: Any, job: Job, args: tuple, on_done: Any, determinate: bool = False
+        self,
+        fn: Any,
+        job: Job,
+        args: tuple,
+        on_done: Any,
+        determinate: bool = False,
+        on_yield: Any = None,
     ) -> None:
         from napari.qt.threading import create_worker
 
         worker = create_worker(fn, *args, _start_thread=False)
         self._workers.add(worker)
         worker.returned.connect(on_done)
+        if on_yield is not None:
+            worker.yielded.connect(on_yield)
         worker.finished.connect(functools.partial(self._on_finished, worker, job))
         if not determinate:
             self.progress.setRange(0, 0)
@@ -274,6 +316,21 @@ class RobustnessExplorer(QWidget):
                 self._show(
                     value, job.key, layer, gt_layer if gt_layer in self.viewer.layers else None
                 )
+
+    def _on_partial(self, job: Job, layer: Any, partial: Any) -> None:
+        """One model's mask of a volume still running: its focus slice is final."""
+        if self._closed or job.cancelled or layer not in self.viewer.layers:
+            return
+        first = not self.layers.all()
+        self.layers.show_partial(partial.model, partial.labels, layer)
+        if first:
+            self._arrange()
+            self.viewer.reset_view()
+        a, b = partial.z_range
+        name = {"unet": "UNet", "vqunet": "VQ-UNet"}.get(partial.model, partial.model)
+        self.status.setText(
+            f"{name}: slices {a}-{b - 1} ready; the rest of the volume is running..."
+        )
 
     def _on_sweep(self, job: Job, outcome: tuple[str, Any]) -> None:
         status, value = outcome
@@ -302,16 +359,20 @@ class RobustnessExplorer(QWidget):
 
     # ---- display ---------------------------------------------------------------------------
     def _show(self, view: Any, key: Any, layer: Any, gt_layer: Any | None) -> None:
-        first = not self.layers.all()
+        before = {id(lay) for lay in self.layers.all()}
         self.view = view
         self._shown_key = key
         self.layers.show(view, layer, gt_layer)
-        if first:
+        if {id(lay) for lay in self.layers.all()} - before:
             self._arrange()
+        if not before:
             self.viewer.reset_view()
         self.metrics.show_view(view)
         c = view.corruption
-        self.status.setText(f"{c.kind} at {c.level:g} (seed {c.seed}, {view.n_draws} draws).")
+        note = getattr(view, "latent_note", "")
+        text = f"{c.kind} at {c.level:g} (seed {c.seed}, {view.n_draws} draws)."
+        self.status.setText(f"{text}\n{note}" if note else text)
+        self.status.setToolTip(note)
 
     def _arrange(self, *_: Any) -> None:
         if not self._closed:
@@ -439,14 +500,23 @@ def _guarded(fn: Any) -> Any:
     return run
 
 
-@_guarded
 def _analyse(
-    pair: Any, array: np.ndarray, spacing: tuple, s: ExplorerSettings, gt: Any, cancel: Any
-) -> Any:
-    from vqseg_core.robustness import analyse
+    pair: Any, array: np.ndarray, spacing: tuple, s: ExplorerSettings, gt: Any, focus: Any,
+    cancel: Any,
+) -> Generator[Any, None, tuple[str, Any]]:  # fmt: skip
+    """The worker: yields each model's partial volume mask, returns like :func:`_guarded`."""
+    from vqseg_core.robustness import Cancelled, iter_analyse
 
-    return analyse(pair, array, spacing, kind=s.kind, level=s.level, seed=s.seed, n_draws=s.n_draws,
-                   ground_truth=gt, device=s.device, cancel=cancel)  # fmt: skip
+    try:
+        view = yield from iter_analyse(
+            pair, array, spacing, kind=s.kind, level=s.level, seed=s.seed, n_draws=s.n_draws,
+            ground_truth=gt, device=s.device, cancel=cancel, focus=focus,
+        )  # fmt: skip
+    except Cancelled:
+        return "cancelled", None
+    except Exception as err:  # reported in the GUI, never a crash
+        return "error", err
+    return "ok", view
 
 
 @_guarded

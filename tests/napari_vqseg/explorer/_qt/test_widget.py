@@ -159,7 +159,7 @@ def test_worker_errors_reach_the_user_without_crashing(explorer, qtbot, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("model exploded")
 
-    monkeypatch.setattr(robustness, "analyse", broken)
+    monkeypatch.setattr(robustness, "iter_analyse", broken)
     shown = []
     monkeypatch.setattr("napari.utils.notifications.show_error", shown.append)
     explorer.controls.level.setValue(17.0)

@@ -1,0 +1,293 @@
+"""B5: full-volume 3D inference on the labelled CT, slab-wise focus-first vs MONAI.
+
+Product: :func:`vqseg_core.volume.iter_sliding_window` through :class:`Predictor` (slab by slab
+along the axial axis, the slabs holding the middle slice first, only unfinished slices' logits
+kept, uint8 labels out). Baseline: MONAI ``sliding_window_inference`` with the same model
+function, patch (96^3), overlap (0.25), ``sw_batch_size`` (2) and blending (constant), then
+argmax to uint8. Both run at the Predictor's CPU precision: bf16 autocast + channels-last
+(the model function is literally the same). Model: the paper's 3D VQ-UNet
+(``configs/paper/abdomen-ct-3d.yaml``: widths 16-256, K=1024 x D=256, 14 classes) with
+**random weights** (seed 0): timing and memory do not depend on the weights.
+
+Data: the labelled CT ``data/ct-organs`` (512 x 512 x 133, ``make data``) with the ct recipe's
+HU window -175..250 -> [0, 1] on its own grid (no resampling, so the benchmark runs at the
+stated size); a synthetic volume of the same size when the data is absent. ``quick`` crops
+the volume in-plane to 160 x 160 (all 133 slices).
+
+Each variant runs in its own subprocess, which reports its wall time and peak RSS (VmHWM):
+``ours``, ``monai`` and ``reference`` (the same setup, the uint8 output allocated and one
+window batch run: "output + one patch batch"). ``slice2d`` times the bundled 2D ``ct-organs``
+pair's slice-by-slice path on the same CT (through its recipe) for the focus fraction of the
+models the explorer ships.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ID = "B5"
+TARGET = 1.0
+RSS_TARGET = 1.5
+FOCUS_TARGET = 0.20
+AGREEMENT = 0.999
+PATCH = (96, 96, 96)
+OVERLAP = 0.25
+QUICK_CROP = 160
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_ct(quick: bool) -> tuple[np.ndarray, tuple[float, ...], str]:
+    """The CT in HU ``(X, Y, Z)``, its spacing, and where it came from."""
+    dataset = REPO / "data" / "ct-organs" / "dataset.json"
+    if dataset.exists():
+        from vqseg_core.io import load_image
+
+        entry = json.loads(dataset.read_text(encoding="utf-8"))["training"][0]
+        image = load_image(dataset.parent / entry["image"])
+        array, spacing, source = (
+            image.array,
+            tuple(image.spacing),
+            str(dataset.parent / entry["image"]),
+        )
+    else:
+        rng = np.random.default_rng(0)
+        array = rng.normal(0, 200, (512, 512, 133)).astype(np.float32)
+        spacing, source = (0.703125, 0.703125, 2.5), "synthetic (data/ct-organs absent)"
+    if quick:
+        x0 = (array.shape[0] - QUICK_CROP) // 2
+        array = array[x0 : x0 + QUICK_CROP, x0 : x0 + QUICK_CROP]
+    return np.ascontiguousarray(array, dtype=np.float32), spacing, source
+
+
+def _model():
+    import torch
+    import yaml
+
+    from vqseg_core.models import ModelConfig, build_model
+
+    cfg = yaml.safe_load((REPO / "configs" / "paper" / "abdomen-ct-3d.yaml").read_text())
+    torch.manual_seed(0)
+    return build_model(ModelConfig.from_dict(cfg["model"])).eval()
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(mode: str, quick: bool, out: str) -> dict[str, Any]:
+    """One variant in this (fresh) process; labels saved to ``out``."""
+    import torch
+
+    from vqseg_core.inference import Predictor
+    from vqseg_core.volume import iter_sliding_window
+
+    if mode == "slice2d":
+        return _slice2d(quick)
+    hu, _spacing, _source = load_ct(quick)
+    x = torch.from_numpy(np.clip((hu + 175.0) / 425.0, 0.0, 1.0).astype(np.float32))[None, None]
+    del hu
+    predictor = Predictor(
+        _model(), device="cpu", precision="auto", patch_size=PATCH, overlap=OVERLAP
+    )
+    run = predictor._run
+    setup_rss = _rss_mb()
+    focus = x.shape[-1] // 2
+    info: dict[str, Any] = {"mode": mode, "setup_rss_mb": setup_rss, "shape": list(x.shape[2:])}
+    t0 = time.perf_counter()
+    if mode == "ours":
+        steps = iter_sliding_window(x, run, PATCH, OVERLAP, sw_batch_size=2, focus=focus)
+        focus_s = first_s = None
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration as stop:
+                labels = stop.value.labels
+                break
+            now = time.perf_counter() - t0
+            first_s = now if first_s is None else first_s
+            if focus_s is None and step.z_start <= focus < step.z_stop:
+                focus_s = now
+        info.update(focus_s=focus_s, first_slices_s=first_s)
+    elif mode == "monai":
+        from monai.inferers import sliding_window_inference
+
+        with torch.inference_mode():  # as Predictor.forward runs it
+            logits = sliding_window_inference(x, PATCH, 2, run, overlap=OVERLAP, mode="constant")
+        labels = logits[0].argmax(0).numpy().astype(np.uint8)
+        del logits
+    elif mode == "reference":
+        labels = np.zeros(tuple(x.shape[2:]), dtype=np.uint8)
+        run(torch.cat([x[..., :96, :96, :96]] * 2)).float()
+    else:
+        raise ValueError(mode)
+    info["seconds"] = time.perf_counter() - t0
+    info["peak_rss_mb"] = _peak_rss_mb()
+    np.save(out, labels)
+    return info
+
+
+def _slice2d(quick: bool) -> dict[str, Any]:
+    """The bundled 2D ct-organs pair on the CT, slice by slice, focus (middle) first."""
+    import torch
+
+    from vqseg_core.pretrained import load_pair
+
+    hu, spacing, _ = load_ct(quick)
+    pair = load_pair("ct-organs")
+    x, _ctx = pair.preprocess(hu, spacing)
+    predictor = pair.predictor("unet", "cpu")
+    t = torch.from_numpy(np.ascontiguousarray(x))[None]
+    focus = t.shape[-1] // 2
+    t0 = time.perf_counter()
+    focus_s = None
+    steps = predictor.iter_volume(t, focus=focus)
+    for step in steps:
+        if focus_s is None and step.z_start <= focus < step.z_stop:
+            focus_s = time.perf_counter() - t0
+    total = time.perf_counter() - t0
+    return {"mode": "slice2d", "model_shape": list(t.shape[2:]), "focus_s": focus_s,
+            "seconds": total, "focus_fraction": focus_s / total}  # fmt: skip
+
+
+def _spawn(mode: str, quick: bool, folder: str) -> tuple[dict[str, Any], str]:
+    out = str(Path(folder) / f"{mode}.npy")
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--out", out]
+    if quick:
+        cmd.append("--quick")
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f"B5 child {mode} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1]), out
+
+
+def aggregation_only(shape: tuple[int, ...], repeats: int) -> dict[str, Any]:
+    """Seconds of the windowing + blending + argmax alone: a model function that returns a fixed
+    bf16 channels-last batch (14 classes), so only the two aggregation paths differ."""
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    from vqseg_core.volume import drive, iter_sliding_window
+
+    x = torch.rand(1, 1, *shape)
+    fixed = torch.randn(2, 14, *PATCH).to(torch.bfloat16)
+    fixed = fixed.contiguous(memory_format=torch.channels_last_3d)
+
+    def fn(w: torch.Tensor) -> torch.Tensor:
+        return fixed[: w.shape[0]]
+
+    def ours() -> None:
+        drive(iter_sliding_window(x, fn, PATCH, OVERLAP, focus=shape[2] // 2))
+
+    def monai() -> None:
+        with torch.inference_mode():
+            out = sliding_window_inference(x, PATCH, 2, fn, overlap=OVERLAP)
+            out[0].argmax(0).numpy().astype(np.uint8)
+
+    times: dict[str, list[float]] = {"ours": [], "monai": []}
+    for _ in range(repeats):  # alternated: the load of other jobs falls on both
+        for name, f in (("ours", ours), ("monai", monai)):
+            t0 = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t0)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    return {"median_s": med, "times_s": times, "ratio": med["monai"] / med["ours"]}
+
+
+def windows_covering(shape: tuple[int, ...], focus: int) -> tuple[int, int]:
+    """(windows whose axial range holds ``focus``, all windows) on the MONAI grid."""
+    from vqseg_core.volume import window_starts
+
+    starts = [window_starts(n, p, OVERLAP) for n, p in zip(shape, PATCH, strict=True)]
+    plane = len(starts[0]) * len(starts[1])
+    holding = sum(s <= focus < s + PATCH[2] for s in starts[2])
+    return plane * holding, plane * len(starts[2])
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """Time and measure ours vs MONAI in separate processes; check the labels agree."""
+    _hu, _spacing, source = load_ct(quick)
+    shape = tuple(int(n) for n in _hu.shape)
+    del _hu
+    with tempfile.TemporaryDirectory() as folder:
+        results, files = {}, {}
+        for mode in ("reference", "monai", "ours", "slice2d"):
+            results[mode], files[mode] = _spawn(mode, quick, folder)
+        ours, theirs = np.load(files["ours"]), np.load(files["monai"])
+    agreement = float(np.mean(ours == theirs))
+    aggregation = aggregation_only(shape, 2 if quick else 3)
+    speed = results["monai"]["seconds"] / results["ours"]["seconds"]
+    rss_ref = results["reference"]["peak_rss_mb"]
+    rss_ratio = results["ours"]["peak_rss_mb"] / rss_ref
+    focus_fraction = results["ours"]["focus_s"] / results["ours"]["seconds"]
+    covering, total = windows_covering(shape, shape[2] // 2)
+    met = speed >= TARGET and rss_ratio <= RSS_TARGET and focus_fraction <= FOCUS_TARGET
+    return {
+        "id": ID,
+        "what": "full-volume 3D sliding-window labels of the CT, slab-wise focus-first vs MONAI",
+        "baseline": "MONAI sliding_window_inference + argmax, same model fn / patch / overlap / bf16",
+        "ratio": speed,
+        "target": TARGET,
+        "cmp": ">=",
+        "unit": "x",
+        "met": bool(met),
+        "accuracy": {"label_agreement": agreement, "required": AGREEMENT, "ok": agreement >= AGREEMENT},
+        "details": {
+            "volume": {"shape": list(shape), "source": source, "quick_crop": QUICK_CROP if quick else None},
+            "model": "paper 3D VQ-UNet (abdomen-ct-3d.yaml), random weights, 14 classes",
+            "precision": "bf16 autocast + channels-last (both)",
+            "patch": list(PATCH), "overlap": OVERLAP, "sw_batch_size": 2, "mode": "constant",
+            "seconds": {"ours": results["ours"]["seconds"], "monai": results["monai"]["seconds"]},
+            "peak_rss_mb": {k: results[k]["peak_rss_mb"] for k in ("ours", "monai", "reference")},
+            "setup_rss_mb": {k: results[k]["setup_rss_mb"] for k in ("ours", "monai", "reference")},
+            "rss_ratio_vs_reference": rss_ratio, "rss_target": RSS_TARGET,
+            "rss_ratio_vs_monai": results["ours"]["peak_rss_mb"] / results["monai"]["peak_rss_mb"],
+            "focus_slice": shape[2] // 2, "focus_s": results["ours"]["focus_s"],
+            "focus_fraction": focus_fraction, "focus_target": FOCUS_TARGET,
+            "first_slices_fraction": results["ours"]["first_slices_s"] / results["ours"]["seconds"],
+            "windows_covering_focus": [covering, total],
+            "focus_note": "a slice is final only after every window over it ran; with a 96-deep "
+                          "patch on 133 slices both axial window rows cover the middle slice, "
+                          "so its lower bound is covering/total of the full time",
+            "aggregation_only": aggregation,
+            "slice2d_ct_organs": results["slice2d"],
+        },
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``--child MODE --out PATH [--quick]`` (internal), else ``[--quick]``: print the JSON."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--child", default=None)
+    p.add_argument("--out", default=None)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, args.quick, args.out)))
+    else:
+        print(json.dumps(run(quick=args.quick), indent=2))
+
+
+if __name__ == "__main__":
+    main()

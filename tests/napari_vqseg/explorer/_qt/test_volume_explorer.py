@@ -1,0 +1,116 @@
+"""The explorer on volumes: axial view, the slice on screen first, slice latents, 3D notice."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+pytestmark = pytest.mark.gui
+
+
+def _explorer(viewer):
+    from napari_vqseg.explorer._qt.widget import RobustnessExplorer
+
+    widget = RobustnessExplorer(viewer)
+    viewer.window.add_dock_widget(widget, name="Robustness Explorer")
+    widget.controls.draws.setValue(2)
+    return widget
+
+
+def _close(widget, qtbot) -> None:
+    widget.shutdown()
+    qtbot.waitUntil(lambda: not widget._workers, timeout=60000)
+
+
+def test_ct_volume_axial_view_focus_first_and_slice_latents(make_napari_viewer, qtbot) -> None:
+    from napari_vqseg._sample_data import load_sample
+    from vqseg_core.pretrained import load_pair
+
+    viewer = make_napari_viewer()
+    for data, kwargs, kind in load_sample("ct-slab"):
+        getattr(viewer, f"add_{kind}")(data, **kwargs)
+    assert tuple(viewer.dims.order) == (0, 1, 2)
+    widget = _explorer(viewer)
+    assert tuple(viewer.dims.order) == (2, 1, 0)  # the explorer set the axial view itself
+    image = viewer.layers[0]
+    viewer.dims.set_current_step(2, 9)
+    focus = widget.focus_slice(image)
+    assert focus == 9
+    events: list[tuple[str, float, object]] = []
+    original = widget._on_partial
+
+    def spy(job, layer, partial):
+        events.append(("partial", time.monotonic(), partial))
+        original(job, layer, partial)
+
+    def result_spy(*args):
+        events.append(("result", time.monotonic(), None))
+        on_result(*args)
+
+    widget._on_partial = spy
+    on_result = widget._on_result
+    widget._on_result = result_spy
+    widget.add_pair(load_pair("ct-organs"))
+    qtbot.waitUntil(lambda: widget.view is not None and not widget.busy, timeout=240000)
+    try:
+        kinds = [e[0] for e in events]
+        assert kinds == ["partial", "partial", "result"]  # masks of the focus slice came first
+        partials = [e[2] for e in events if e[0] == "partial"]
+        assert [p.model for p in partials] == ["unet", "vqunet"]  # both before the rest
+        view = widget.view
+        for p in partials:
+            a, b = p.z_range
+            assert a <= focus < b
+            # the focus slice shown early is the final one
+            np.testing.assert_array_equal(
+                p.labels[..., focus], view.models[p.model].labels[..., focus]
+            )
+        # latent maps of the focus slice, placed at that slice
+        assert view.latent_slice == focus and "slice" in view.latent_note
+        latent = widget.layers.layer("latent:vqunet")
+        codes = widget.layers.layer("codes:vqunet")
+        assert latent is not None and codes is not None
+        assert latent.data.shape[-1] == 1 and codes.data.shape == latent.data.shape
+        assert f"(slice {focus})" in latent.name
+        z_world = image.translate[2] + image.scale[2] * focus
+        assert latent.translate[2] == pytest.approx(z_world)
+        assert "slice" in widget.status.text()
+    finally:
+        _close(widget, qtbot)
+
+
+def _untrained_3d_pair():
+    from vqseg_core.data.preprocess import RECIPES
+    from vqseg_core.models import ModelConfig, build_model
+    from vqseg_core.pretrained import ModelPair
+
+    torch.manual_seed(0)
+    models = {
+        kind: build_model(
+            ModelConfig(kind=kind, spatial_dims=3, out_channels=3, channels=(4, 8),
+                        norm_groups=2, codebook_size=16, codebook_dim=8)
+        ).eval()
+        for kind in ("unet", "vqunet")
+    }  # fmt: skip
+    return ModelPair("untrained-3d", models, RECIPES["brain_mri"], {1: "a", 2: "b"},
+                     {"unet": "0", "vqunet": "0"}, patch_size=(8, 8, 8))  # fmt: skip
+
+
+def test_windowed_3d_network_says_there_are_no_latent_maps(make_napari_viewer, qtbot) -> None:
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(0)
+    viewer.add_image((100 + 50 * rng.random((20, 18, 24))).astype(np.float32), name="vol")
+    widget = _explorer(viewer)
+    viewer.dims.set_current_step(2, 20)
+    widget.add_pair(_untrained_3d_pair())
+    qtbot.waitUntil(lambda: widget.view is not None and not widget.busy, timeout=60000)
+    try:
+        assert not widget.view.latents_available
+        assert "No latent maps" in widget.status.text()
+        assert widget.layers.layer("latent:unet") is None
+        assert widget.layers.layer("mask:unet").data.shape == (20, 18, 24)
+    finally:
+        _close(widget, qtbot)
