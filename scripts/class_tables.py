@@ -16,7 +16,7 @@ TEXT = {"dataset", "pair", "pair_id", "case_id", "model", "kind"}
 
 
 def main(folder: str) -> None:
-    with (Path(folder) / "cases.csv").open(newline="") as f:
+    with (Path(folder) / "cases.csv").open(newline="", encoding="utf-8") as f:
         rows = [
             {k: (v if k in TEXT else float(v) if v != "" else float("nan")) for k, v in r.items()}
             for r in csv.DictReader(f)

@@ -72,7 +72,7 @@ def read_rows(folder: Path, filename: str) -> list[dict[str, str]]:
     path = Path(folder) / filename
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such evaluation output")
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
@@ -218,7 +218,7 @@ def write_seed_csv(
 ) -> Path:
     """One row per network, kind, level and seed: the case mean of ``metric``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
+    with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["network", "kind", "level", "seed", metric])
         for (net, kind, level), by_seed in sorted(means.items()):
@@ -280,5 +280,5 @@ def summarise_seeds(
         "seeds the difference is positive. With three seeds, treat these as a spread, not a test.",
     ]
     path = out / "seeds.md"
-    path.write_text("\n".join(sections) + "\n")
+    path.write_text("\n".join(sections) + "\n", encoding="utf-8")
     return path
