@@ -87,6 +87,10 @@ def paired(u, v, d=3):
 
 # ---------------- noise ----------------
 rows = CellStore(run / "noise" / "cells.jsonl").records()
+# the clean image is scored once per case and reported under every kind (as cases.csv does)
+kinds = list(dict.fromkeys(r["kind"] for r in rows))
+rows = [r for r in rows if float(r["level"]) != 0.0] + [
+    {**r, "kind": k} for r in rows if float(r["level"]) == 0.0 for k in kinds]
 for r in rows:
     for c in ("lungs", "heart"):
         r[f"hd95mm_{c}"] = r[f"hd95_{c}"] * MM
