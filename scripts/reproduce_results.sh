@@ -24,12 +24,7 @@ SHARED=../shared/data   # = /work/shared/data
 # Held-out cases: the parity split's validation side (even case numbers, 101 cases present).
 # Noise: every other held-out case in id order (51 cases: 33 JPCLN nodule + 18 JPCNN non-nodule),
 # what fits in ~15 CPU-minutes. Latent: every 10th held-out case starting at the 6th (10 cases).
-NOISE_CASES="JPCLN002 JPCLN006 JPCLN016 JPCLN020 JPCLN024 JPCLN028 JPCLN032 JPCLN036 JPCLN044
-JPCLN048 JPCLN052 JPCLN056 JPCLN060 JPCLN064 JPCLN068 JPCLN072 JPCLN076 JPCLN082 JPCLN086 JPCLN090
-JPCLN094 JPCLN098 JPCLN102 JPCLN106 JPCLN110 JPCLN114 JPCLN118 JPCLN124 JPCLN130 JPCLN134 JPCLN138
-JPCLN144 JPCLN154 JPCNN004 JPCNN008 JPCNN014 JPCNN018 JPCNN024 JPCNN028 JPCNN034 JPCNN042 JPCNN046
-JPCNN054 JPCNN060 JPCNN064 JPCNN068 JPCNN072 JPCNN080 JPCNN084 JPCNN088 JPCNN092"
-LATENT_CASES="JPCLN018 JPCLN040 JPCLN062 JPCLN084 JPCLN104 JPCLN128 JPCNN002 JPCNN026 JPCNN058 JPCNN082"
+source scripts/chest_cases.sh   # NOISE_CASES (51 held-out ids), LATENT_CASES (10)
 
 # --- 2. noise: Dice / HD95 under Gaussian, salt-and-pepper, Poisson at 0-30 % (Table 3) ----------
 # (--cases replaces --split; the ids above are all even = held out)
