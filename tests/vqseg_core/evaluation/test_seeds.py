@@ -22,7 +22,7 @@ FIELDS = ["case_id", "model", "kind", "level", "dice_mean", "dice_lungs", "hd95_
 
 def _write(folder: Path, rows: list[dict]) -> Path:
     folder.mkdir(parents=True)
-    with (folder / "cases.csv").open("w", newline="") as f:
+    with (folder / "cases.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, FIELDS)
         w.writeheader()
         w.writerows(rows)
@@ -90,10 +90,10 @@ def test_seed_stat_edge_cases() -> None:
 
 def test_summarise_writes_tables_csv_and_plots(runs: list[Run], tmp_path: Path) -> None:
     out = tmp_path / "out"
-    md = summarise_seeds(runs, [], out, {"vqunet": "VQ-UNet"}).read_text()
+    md = summarise_seeds(runs, [], out, {"vqunet": "VQ-UNet"}).read_text(encoding="utf-8")
     assert "## Dice (mean of classes), gaussian" in md and "VQ-UNet" in md
     assert (out / "seeds_dice_mean_gaussian.png").stat().st_size > 1000
-    with (out / "seeds_cases_dice_mean.csv").open() as f:
+    with (out / "seeds_cases_dice_mean.csv").open(encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) == 3 + 3 + 1
     assert "dice_heart" not in md  # absent metrics are skipped
 
@@ -107,7 +107,7 @@ def test_run_parse() -> None:
 def test_shift_rows_use_their_role(tmp_path: Path) -> None:
     folder = tmp_path / "s1"
     folder.mkdir()
-    with (folder / "shift.csv").open("w", newline="") as f:
+    with (folder / "shift.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, ["role", "case_id", "model", "dice_mean"])
         w.writeheader()
         w.writerow(dict(role="in-domain", case_id="a", model="unet", dice_mean=0.9))
@@ -115,7 +115,7 @@ def test_shift_rows_use_their_role(tmp_path: Path) -> None:
     runs = [Run("vqunet", 1, folder)]
     means = per_seed_means(runs, "shift.csv", "dice_mean")
     assert means == {("unet", "in-domain", 0.0): {1: 0.9}, ("vqunet", "shifted", 0.0): {1: 0.7}}
-    md = summarise_seeds([], [], tmp_path / "out", shift_runs=runs).read_text()
+    md = summarise_seeds([], [], tmp_path / "out", shift_runs=runs).read_text(encoding="utf-8")
     assert "## Dice (mean of classes), shifted" in md
 
 
@@ -126,7 +126,9 @@ def test_cli_seeds(runs: list[Run], tmp_path: Path, capsys: pytest.CaptureFixtur
     for r in runs:
         args += ["--noise", f"{r.variant}:{r.seed}:{r.folder}"]
     assert main(args) == 0
-    assert "| VQ |" in (tmp_path / "o" / "seeds.md").read_text().replace(" − UNet", "")
+    assert "| VQ |" in (tmp_path / "o" / "seeds.md").read_text(encoding="utf-8").replace(
+        " − UNet", ""
+    )
     assert main(["seeds", "--noise", f"vqunet:1:{tmp_path / 'nowhere'}", "--out", "x"]) == 2
     assert "no such evaluation output" in capsys.readouterr().err
     assert main(["seeds", "--out", "x"]) == 2
