@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from _io_builders import volume, write_dicom_grey, write_nifti
 
+from _io_builders import volume, write_dicom_grey, write_nifti
 from vqseg_core.io import ImageLoadError, load_image, save_segmentation
 
 PIXELS = (np.arange(6 * 5).reshape(6, 5) * 100 % 4096).astype(np.uint16)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 import skimage.io
+
 from _io_builders import (
     rotation,
     sitk_volume,
@@ -18,7 +19,6 @@ from _io_builders import (
     write_png,
     write_sitk,
 )
-
 from vqseg_core.io import Image, load_image, save_segmentation
 from vqseg_core.io.orientation import affine_from_itk
 
