@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_vqseg.explorer import workers
 from napari_vqseg.explorer._qt.controls import ControlsPanel
 from napari_vqseg.explorer._qt.metrics_table import MetricsTable
 from napari_vqseg.explorer.layers import ExplorerLayers
@@ -198,7 +198,7 @@ class RobustnessExplorer(QWidget):
         self.status.setText(
             f"Running {settings.kind} at {settings.level:g} on {settings.device}{where}..."
         )
-        self._start(_analyse, job, (pair, array, spacing, settings, gt, focus, job.cancel),
+        self._start(workers.analyse, job, (pair, array, spacing, settings, gt, focus, job.cancel),
                     functools.partial(self._on_result, job, layer, gt_layer),
                     on_yield=functools.partial(self._on_partial, job, layer))  # fmt: skip
         return job
@@ -247,7 +247,9 @@ class RobustnessExplorer(QWidget):
         self.status.setText(f"Sweeping {settings.kind} over {len(levels)} levels...")
         args = (pair, np.asarray(layer.data), tuple(float(s) for s in layer.scale), settings, gt,
                 tuple(levels), job.cancel, self._relay.progressed.emit)  # fmt: skip
-        self._start(_sweep, job, args, functools.partial(self._on_sweep, job), determinate=True)
+        self._start(
+            workers.sweep, job, args, functools.partial(self._on_sweep, job), determinate=True
+        )
         return job
 
     def export(self, folder: str | Path) -> list[Path]:
@@ -411,7 +413,7 @@ class RobustnessExplorer(QWidget):
             return None
         job = self.jobs.start(key, "pair")
         self.status.setText(f"Loading model pair {key}...")
-        self._start(_load_pair, job, (key,), functools.partial(self._on_pair, job))
+        self._start(workers.load_pair, job, (key,), functools.partial(self._on_pair, job))
         return None
 
     def _on_pair(self, job: Job, outcome: tuple[str, Any]) -> None:
@@ -481,57 +483,3 @@ def _mark_closed(life: dict[str, bool], jobs: JobTracker, *_: Any) -> None:
     """On the widget's destruction: late worker results are dropped, running jobs cancelled."""
     life["closed"] = True
     jobs.cancel_all()
-
-
-def _guarded(fn: Any) -> Any:
-    """Run ``fn`` in a worker: ``("ok", value)``, ``("cancelled", None)`` or ``("error", exc)``."""
-
-    @functools.wraps(fn)
-    def run(*args: Any) -> tuple[str, Any]:
-        from vqseg_core.robustness import Cancelled
-
-        try:
-            return "ok", fn(*args)
-        except Cancelled:
-            return "cancelled", None
-        except Exception as err:  # reported in the GUI, never a crash
-            return "error", err
-
-    return run
-
-
-def _analyse(
-    pair: Any, array: np.ndarray, spacing: tuple, s: ExplorerSettings, gt: Any, focus: Any,
-    cancel: Any,
-) -> Generator[Any, None, tuple[str, Any]]:  # fmt: skip
-    """The worker: yields each model's partial volume mask, returns like :func:`_guarded`."""
-    from vqseg_core.robustness import Cancelled, iter_analyse
-
-    try:
-        view = yield from iter_analyse(
-            pair, array, spacing, kind=s.kind, level=s.level, seed=s.seed, n_draws=s.n_draws,
-            ground_truth=gt, device=s.device, cancel=cancel, focus=focus,
-        )  # fmt: skip
-    except Cancelled:
-        return "cancelled", None
-    except Exception as err:  # reported in the GUI, never a crash
-        return "error", err
-    return "ok", view
-
-
-@_guarded
-def _sweep(pair: Any, array: np.ndarray, spacing: tuple, s: ExplorerSettings, gt: Any,
-           levels: tuple, cancel: Any, progress: Any) -> Any:  # fmt: skip
-    from vqseg_core.robustness import level_sweep
-
-    return level_sweep(pair, array, spacing, s.kind, levels, s.seed, s.n_draws, gt, cancel, progress,
-                       device=s.device)  # fmt: skip
-
-
-@_guarded
-def _load_pair(key: Any) -> Any:
-    from vqseg_core.pretrained import load_pair, load_pair_from_files
-
-    if isinstance(key, tuple):
-        return load_pair_from_files(*key)
-    return load_pair(key)
