@@ -59,6 +59,11 @@ def metric_vs_level(
     ax.set_xlabel(f"{kind} level (%)")
     ax.set_ylabel(metric.replace("_", " ") + (" (mm)" if metric.startswith("hd95") else ""))
     ax.set_title(title or f"{metric} vs {kind} level (mean, 95% CI)", fontsize=9)
+    return save_line_plot(plt, fig, ax, path)
+
+
+def save_line_plot(plt: Any, fig: Any, ax: Any, path: Path) -> Path:
+    """Grid, legend, tight layout; write ``path`` (folders made) and close the figure."""
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -179,7 +179,7 @@ def seed_plot(
     ylabel: str,
 ) -> Path:
     """Mean over seeds vs level per network, each seed's curve drawn thin beside it."""
-    from vqseg_core.evaluation.plots import _pyplot
+    from vqseg_core.evaluation.plots import _pyplot, save_line_plot
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
@@ -204,13 +204,7 @@ def seed_plot(
     ax.set_xlabel(f"{kind} level (%)")
     ax.set_ylabel(ylabel)
     ax.set_title(f"{kind}: mean over seeds (thin: each seed)", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_line_plot(plt, fig, ax, path)
 
 
 def write_seed_csv(
