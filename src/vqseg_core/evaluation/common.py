@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from vqseg_core.data.layouts import Case
+# the one case loader lives in vqseg_core.data.cases (re-exported for existing imports)
+from vqseg_core.data.cases import LoadedCase as LoadedCase
+from vqseg_core.data.cases import load_case as load_case
 
 
 @dataclass(frozen=True)
@@ -65,58 +65,6 @@ def case_seed(seed: int, case_id: str) -> int:
     """
     digest = hashlib.sha256(f"{int(seed)}:{case_id}".encode()).digest()
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
-
-
-@dataclass(frozen=True)
-class LoadedCase:
-    """A case in memory: raw image, spacing (mm) and integer ground truth on the same grid."""
-
-    case_id: str
-    array: np.ndarray
-    spacing: tuple[float, ...]
-    labels: np.ndarray
-
-
-_CACHE: dict[tuple[str, str], LoadedCase] = {}
-
-
-def load_case(case: Case) -> LoadedCase:
-    """Load a case's image and labels (the last one is cached: cells come case by case).
-
-    A case with ``extra["slab"] = (start, stop)`` is cropped to those axial slices.
-
-    Raises:
-        ValueError: the case has no label, or its shapes differ.
-        ImageLoadError: an unreadable file.
-    """
-    key = (str(case.image), str(case.label))
-    if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = _load(case)
-    loaded = _CACHE[key]
-    slab = case.extra.get("slab")  # a held-out axial slab (see evaluation.slabs)
-    if slab is None:
-        return loaded
-    start, stop = slab
-    return LoadedCase(
-        case.case_id, loaded.array[..., start:stop], loaded.spacing, loaded.labels[..., start:stop]
-    )
-
-
-def _load(case: Case) -> LoadedCase:
-    from vqseg_core.data.layouts import case_spacing
-    from vqseg_core.io import load_image
-
-    if case.label is None:
-        raise ValueError(f"case {case.case_id} has no label file")
-    image = load_image(case.image)
-    label = load_image(case.label)
-    if label.shape != image.shape:
-        raise ValueError(
-            f"case {case.case_id}: label shape {label.shape} differs from image shape {image.shape}"
-        )
-    labels = np.rint(label.array).astype(np.int64)
-    return LoadedCase(case.case_id, image.array, case_spacing(case, image), labels)
 
 
 def versions() -> dict[str, str]:

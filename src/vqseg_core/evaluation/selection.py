@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vqseg_core.data.layouts import Case, Dataset, read_dataset
+from vqseg_core.data.spec import DataConfig
+from vqseg_core.data.splits import split_dataset
 
 SPLITS = ("val", "train", "all")
 
@@ -18,7 +20,7 @@ class CaseSelection:
     Attributes:
         split: ``"val"`` (the training run's validation cases), ``"train"`` or ``"all"``.
         method: ``"random"``, ``"parity"`` or ``"ids"`` (see
-            :class:`~vqseg_core.train.config.DataConfig`).
+            :class:`~vqseg_core.data.spec.DataConfig`).
         val_fraction: validation fraction for ``method="random"``.
         split_seed: seed of the random split (training default 42).
         val_cases: validation ids for ``method="ids"``.
@@ -43,9 +45,6 @@ def select_cases(dataset: str | Path | Dataset, selection: CaseSelection) -> lis
     Raises:
         ValueError: unreadable dataset, unknown split or ids, or no case selected.
     """
-    from vqseg_core.train.config import DataConfig
-    from vqseg_core.train.dataset import split_dataset
-
     ds = dataset if isinstance(dataset, Dataset) else read_dataset(dataset)
     cases = sorted(ds.cases, key=lambda c: c.case_id)
     if selection.cases:

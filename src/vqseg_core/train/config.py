@@ -5,6 +5,9 @@ the top-level ``seed`` and ``precision``; any field can be overridden from the c
 with ``--set section.field=value`` (the value is parsed as YAML, so ``--set optim.lr=3e-4`` and
 ``--set data.image_size=[128,128]`` work). The resolved config is printed, saved in the output
 folder and stored inside every checkpoint.
+
+The ``data`` section is :class:`~vqseg_core.data.spec.DataConfig` (re-exported here): the data
+spec of a model lives in :mod:`vqseg_core.data`, where evaluation and the pretrained pairs read it.
 """
 
 from __future__ import annotations
@@ -16,57 +19,23 @@ from typing import Any
 
 import yaml
 
+from vqseg_core.data.spec import DataConfig, section_from_dict
 from vqseg_core.models.config import ModelConfig
 
+__all__ = [
+    "PRECISIONS",
+    "DataConfig",
+    "LoggingConfig",
+    "OptimConfig",
+    "ScheduleConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "dump_config",
+    "load_config",
+]
+
 PRECISIONS = ("auto", "fp32", "bf16")
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """Where the data comes from and how it becomes batches.
-
-    Attributes:
-        dataset: a dataset folder (paired folders, MSD/nnU-Net raw) or a CSV; relative paths
-            are resolved against the config file's folder.
-        recipe: preprocessing recipe name (see :mod:`vqseg_core.data.preprocess`).
-        image_size: model input size for 2D images (H, W); ``None`` keeps the recipe's size.
-        patch_size: random crop size for training (3D patches, or 2D crops); ``None`` = whole image.
-        slices: for ``spatial_dims=2`` on volumes, train on axial slices (last axis).
-        labels: label value -> name (background 0 is implied).
-        label_map: optional remapping of dataset label values before training (e.g. merge
-            classes), as ``{source_value: target_value}``.
-        split: ``"random"`` (``val_fraction`` of the cases, from ``split_seed``), ``"parity"``
-            (the JSRT convention: odd case numbers train, even validate), ``"ids"``
-            (``val_cases`` validate), or ``"slices"`` (one volume: the axial slice ranges in
-            ``val_slices`` validate, the others train; needs ``slices=True``).
-        val_fraction: fraction of cases held out for validation with ``split="random"``.
-        val_cases: validation case ids for ``split="ids"``.
-        val_slices: ``"start:stop"`` axial slice ranges for ``split="slices"``, counted on the
-            model grid (after the recipe's resampling). 2D models train on single slices;
-            3D models on the contiguous runs of training slices (validation on the held runs).
-        split_seed: seed of the case-level split.
-        augment: augmentation names applied on the fly (disclosed in the outputs):
-            ``flip`` (left-right), ``intensity`` (random gamma and contrast), ``noise``
-            (Gaussian, sd 0.05, as the authors' prostate training), ``bias_field``.
-        foreground_fraction: share of 3D patches centred on a foreground voxel.
-        max_cases: use at most this many cases (quick runs); ``None`` = all.
-    """
-
-    dataset: str = ""
-    recipe: str = "chest_xray"
-    image_size: tuple[int, ...] | None = None
-    patch_size: tuple[int, ...] | None = None
-    slices: bool = False
-    labels: dict[int, str] = field(default_factory=lambda: {1: "foreground"})
-    label_map: dict[int, int] | None = None
-    split: str = "random"
-    val_fraction: float = 0.2
-    val_cases: tuple[str, ...] = ()
-    val_slices: tuple[str, ...] = ()
-    split_seed: int = 42
-    augment: tuple[str, ...] = ()
-    foreground_fraction: float = 0.5
-    max_cases: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,33 +116,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _coerce(cls: type, name: str, value: Any) -> Any:
-    hint = {f.name: f.type for f in fields(cls)}[name]
-    if value is None:
-        return None
-    text = str(hint)
-    if "tuple" in text:
-        return tuple(value) if isinstance(value, list | tuple) else (value,)
-    if name == "labels":
-        return {int(k): str(v) for k, v in dict(value).items()}
-    if name == "label_map":
-        return {int(k): int(v) for k, v in dict(value).items()}
-    if text.startswith("float") and isinstance(value, int | float | str):
-        return float(value)
-    return value
-
-
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Build a :class:`TrainConfig` from nested dicts; unknown keys raise ``ValueError``."""
     data = dict(data)
     kwargs: dict[str, Any] = {}
     for section, cls in _SECTIONS.items():
-        values = dict(data.pop(section, None) or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown keys in config section {section!r}: {unknown}")
-        kwargs[section] = cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
+        kwargs[section] = section_from_dict(cls, data.pop(section, None), section)
     top = {f.name for f in fields(TrainConfig)} - set(_SECTIONS)
     unknown = sorted(set(data) - top)
     if unknown:

@@ -8,30 +8,22 @@ at step ``s`` sees exactly the batches an uninterrupted run would have seen.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy import ndimage
 
+from vqseg_core.data.cases import Sample  # one case on the model grid (re-exported here)
+
+__all__ = [
+    "AUGMENTATIONS",
+    "Sample",
+    "SegmentationData",
+    "step_rng",
+    "step_torch_seed",
+]
+
 AUGMENTATIONS = ("flip", "intensity", "noise", "bias_field")
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One preprocessed case in the model's frame.
-
-    Attributes:
-        image: ``(C, *spatial)`` float32.
-        label: ``(*spatial)`` int64 label map (0 = background).
-        case_id: the case's id in its dataset.
-        spacing: voxel size in mm of ``image`` (after preprocessing).
-    """
-
-    image: np.ndarray
-    label: np.ndarray
-    case_id: str
-    spacing: tuple[float, ...]
 
 
 class SegmentationData:

@@ -1,9 +1,13 @@
 """Load a dataset from disk into preprocessed training and validation samples.
 
-The dataset layout (paired folders, MSD / nnU-Net raw, CSV) is read by
-:func:`vqseg_core.data.layouts.read_dataset`, images and labels by
-:func:`vqseg_core.io.load_image`, and the recipe named in the config maps each case to the
-model's grid and intensity frame (labels with nearest neighbour).
+The data spec lives in :mod:`vqseg_core.data`: the cases of the dataset
+(:func:`~vqseg_core.data.cases.dataset_cases`), its split
+(:func:`~vqseg_core.data.splits.split_dataset`), the recipe
+(:func:`~vqseg_core.data.spec.recipe_for`) and each case read once and mapped to the model's
+grid (:func:`~vqseg_core.data.cases.read_case`, :func:`~vqseg_core.data.cases.model_sample`).
+This module adds what only training does: slice and run samples for ``split: slices`` and 2D
+models on volumes. ``SPLITS``, ``split_dataset`` and ``training_recipe`` (= ``recipe_for``)
+are re-exported here for existing imports.
 """
 
 from __future__ import annotations
@@ -12,69 +16,24 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vqseg_core.data.layouts import (
-    Case,
-    case_spacing,
-    read_dataset,
-    split_by_ids,
-    split_by_parity,
-    split_cases,
-)
-from vqseg_core.data.preprocess import Recipe, get_recipe
-from vqseg_core.data.resample import resize_labels
-from vqseg_core.io import load_image
-from vqseg_core.train.config import DataConfig, TrainConfig
-from vqseg_core.train.data import Sample
+from vqseg_core.data.cases import Sample, dataset_cases, model_sample, read_case
+from vqseg_core.data.layouts import Case
+from vqseg_core.data.spec import recipe_for
+from vqseg_core.data.splits import SPLITS, split_dataset
+from vqseg_core.train.config import TrainConfig
 
-SPLITS = ("random", "parity", "ids", "slices")
+training_recipe = recipe_for  # the old name
+
+__all__ = [
+    "IGNORE",
+    "SPLITS",
+    "load_training_data",
+    "recipe_for",
+    "split_dataset",
+    "training_recipe",
+]
+
 IGNORE = -1  # label value of voxels that validation does not score
-
-
-def training_recipe(data: DataConfig) -> Recipe:
-    """The recipe named in ``data``, with ``image_size`` as its target shape when given."""
-    recipe = get_recipe(data.recipe)
-    if data.image_size is not None:
-        recipe = recipe.replace(target_shape=tuple(data.image_size), target_spacing=None)
-    return recipe
-
-
-def split_dataset(cases: Sequence[Case], data: DataConfig) -> tuple[list[Case], list[Case]]:
-    """``(train, validation)`` cases as ``data.split`` says."""
-    if data.split not in SPLITS:
-        raise ValueError(f"data.split must be one of {SPLITS}, got {data.split!r}")
-    if data.split == "slices":
-        return list(cases), []
-    if data.split == "parity":
-        parts = split_by_parity(cases)
-        return list(parts["odd"]), list(parts["even"])
-    if data.split == "ids":
-        parts = split_by_ids(cases, {"val": list(data.val_cases)}, rest="train")
-        return list(parts["train"]), list(parts["val"])
-    parts = split_cases(
-        cases, {"train": 1 - data.val_fraction, "val": data.val_fraction}, seed=data.split_seed
-    )
-    return list(parts["train"]), list(parts["val"])
-
-
-def load_case(case: Case, recipe: Recipe, label_map: dict[int, int] | None) -> Sample:
-    """One case on the model grid: image ``(1, *shape)`` and int64 labels ``(*shape)``."""
-    if case.label is None:
-        raise ValueError(f"case {case.case_id} has no label file")
-    image = load_image(case.image)
-    label = load_image(case.label)
-    if label.shape != image.shape:
-        raise ValueError(
-            f"case {case.case_id}: label shape {label.shape} differs from image shape {image.shape}"
-        )
-    x, ctx = recipe.apply(image.array, case_spacing(case, image))
-    y = np.rint(label.array).astype(np.int64)
-    if label_map:
-        mapped = np.zeros_like(y)
-        for src, dst in label_map.items():
-            mapped[y == src] = dst
-        y = mapped
-    y = resize_labels(y, ctx.model_shape).astype(np.int64)
-    return Sample(x[None].astype(np.float32), y, case.case_id, tuple(ctx.model_spacing))
 
 
 def _slices(sample: Sample, keep: np.ndarray) -> list[Sample]:
@@ -113,16 +72,6 @@ def _runs(sample: Sample, keep: np.ndarray) -> list[Sample]:
     return out
 
 
-def _cases(dataset: str) -> list[Case]:
-    """The cases of a dataset folder / CSV, or of a bundled sample (``sample:NAME``)."""
-    if dataset.startswith("sample:"):
-        from vqseg_core.data.samples import sample_path
-
-        image, label = sample_path(dataset.removeprefix("sample:"))
-        return [Case(case_id=dataset.removeprefix("sample:"), image=image, label=label)]
-    return list(read_dataset(dataset).cases)
-
-
 def load_training_data(
     config: TrainConfig, progress: bool = False
 ) -> tuple[list[Sample], list[Sample]]:
@@ -130,11 +79,11 @@ def load_training_data(
     data = config.data
     if not data.dataset:
         raise ValueError("data.dataset is empty: name a dataset folder or CSV in the config")
-    cases = sorted(_cases(data.dataset), key=lambda c: c.case_id)
+    cases = sorted(dataset_cases(data.dataset), key=lambda c: c.case_id)
     if data.max_cases is not None:
         cases = cases[: data.max_cases]
     train_cases, val_cases = split_dataset(cases, data)
-    recipe = training_recipe(data)
+    recipe = recipe_for(data)
     wants_slices = config.model.spatial_dims == 2 and recipe.spatial_dims == 3
     if wants_slices and not data.slices:
         raise ValueError("a 2D model on a 3D recipe needs data.slices: true")
@@ -146,7 +95,7 @@ def load_training_data(
             from tqdm.auto import tqdm
 
             iterator = tqdm(group, desc=desc, unit="case")
-        return [load_case(c, recipe, label_map) for c in iterator]
+        return [model_sample(read_case(c), recipe, label_map) for c in iterator]
 
     train = load(train_cases, "load train")
     val = load(val_cases, "load val")

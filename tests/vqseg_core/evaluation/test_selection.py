@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from vqseg_core.data.layouts import read_dataset
+from vqseg_core.data.spec import DataConfig
+from vqseg_core.data.splits import split_dataset
 from vqseg_core.evaluation import CaseSelection, select_cases
-from vqseg_core.train.config import DataConfig
-from vqseg_core.train.dataset import split_dataset
 
 
 def _split(disc_dataset, seed: int) -> tuple[list[str], list[str]]:

@@ -7,10 +7,10 @@ import math
 import pytest
 
 from vqseg_core.data.layouts import read_dataset
+from vqseg_core.data.spec import DataConfig
+from vqseg_core.data.splits import split_dataset
 from vqseg_core.evaluation import CaseSelection, CellStore, case_seed, cell_key, select_cases
 from vqseg_core.evaluation.tables import fmt, noise_table
-from vqseg_core.train.config import DataConfig
-from vqseg_core.train.dataset import split_dataset
 
 
 def test_store_roundtrip_skips_a_truncated_line(tmp_path) -> None:
