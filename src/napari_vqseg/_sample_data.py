@@ -1,46 +1,30 @@
-"""Bundled samples: each opens as an image layer plus its ground-truth Labels layer when present."""
+"""Bundled samples: each opens as an image layer plus its ground-truth Labels layer when present.
+
+The files are package data of :mod:`vqseg_core.data.samples`; this module only makes layers.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
-
-SAMPLES_DIR = Path(__file__).parent / "samples"
 
 
 def list_samples() -> list[str]:
-    """Names of the bundled samples."""
-    try:
-        from vqseg_core.data.samples import list_samples as core_list
-    except ImportError:
-        return sorted(_registry())
+    """Names of the bundled samples (:mod:`vqseg_core.data.samples`)."""
+    from vqseg_core.data.samples import list_samples as core_list
+
     return list(core_list())
 
 
-def _registry() -> dict[str, dict[str, Any]]:
-    path = SAMPLES_DIR / "registry.json"
-    if not path.exists():
-        return {}
-    return dict(json.loads(path.read_text(encoding="utf-8")).get("samples", {}))
-
-
 def sample_files(name: str) -> tuple[Path, Path | None, dict[int, str]]:
-    """``(image path, labels path or None, {label: name})`` of the bundled sample ``name``."""
-    try:
-        from vqseg_core.data.samples import get_sample
-    except ImportError:
-        get_sample = None
-    if get_sample is not None:
-        sample = get_sample(name)
-        return Path(sample.image), sample.labels, dict(sample.label_names)
-    entry = _registry().get(name)
-    if entry is None:
-        known = ", ".join(list_samples()) or "none"
-        raise ValueError(f"unknown sample {name!r}; bundled samples: {known}")
-    labels = SAMPLES_DIR / entry["labels"] if entry.get("labels") else None
-    names = {int(k): str(v) for k, v in (entry.get("label_names") or {}).items()}
-    return SAMPLES_DIR / entry["image"], labels, names
+    """``(image path, labels path or None, {label: name})`` of the bundled sample ``name``.
+
+    Raises:
+        ValueError: an unknown name (the message lists the bundled samples).
+    """
+    from vqseg_core.data.samples import get_sample
+
+    sample = get_sample(name)
+    return Path(sample.image), sample.labels, dict(sample.label_names)
 
 
 def load_sample(name: str) -> list[tuple]:
