@@ -13,7 +13,7 @@ import SimpleITK as sitk
 from vqseg_core.io._dicom_bytes import encode_file, grey_image_elements
 from vqseg_core.io.errors import ImageLoadError
 from vqseg_core.io.guards import check_budget, check_file
-from vqseg_core.io.image import Image
+from vqseg_core.io.record import Image
 from vqseg_core.io.sitk_formats import (
     IMAGE_IO,
     declared_shape,

@@ -8,7 +8,7 @@ import numpy as np
 
 from vqseg_core.io.errors import ImageLoadError
 from vqseg_core.io.guards import check_budget, check_file
-from vqseg_core.io.image import Image, SourceGeometry
+from vqseg_core.io.record import Image, SourceGeometry
 
 JSRT_SIZE = 2048
 JSRT_SPACING_MM = 0.175

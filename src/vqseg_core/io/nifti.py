@@ -11,8 +11,8 @@ import numpy as np
 
 from vqseg_core.io.errors import ImageLoadError
 from vqseg_core.io.guards import check_available, check_budget, check_file, check_shape
-from vqseg_core.io.image import Image, SourceGeometry
 from vqseg_core.io.orientation import is_valid_affine, spacing_of, to_canonical
+from vqseg_core.io.record import Image, SourceGeometry
 
 
 def read_nifti(path: Path, max_bytes: int) -> Image:

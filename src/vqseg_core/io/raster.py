@@ -11,7 +11,7 @@ import skimage.io
 
 from vqseg_core.io.errors import ImageLoadError
 from vqseg_core.io.guards import check_budget, check_file
-from vqseg_core.io.image import Image, SourceGeometry, image_suffix
+from vqseg_core.io.record import Image, SourceGeometry, image_suffix
 from vqseg_core.io.sitk_formats import luminance
 
 _MAGIC = {

@@ -14,7 +14,6 @@ import SimpleITK as sitk
 
 from vqseg_core.io.errors import ImageLoadError
 from vqseg_core.io.guards import check_available, check_budget, check_file, check_shape
-from vqseg_core.io.image import Image, SourceGeometry, image_suffix
 from vqseg_core.io.orientation import (
     affine_from_itk,
     is_valid_affine,
@@ -22,6 +21,7 @@ from vqseg_core.io.orientation import (
     spacing_of,
     to_canonical,
 )
+from vqseg_core.io.record import Image, SourceGeometry, image_suffix
 
 _FORMAT_OF = {".nrrd": "nrrd", ".nhdr": "nrrd", ".mha": "mha", ".mhd": "mhd"}
 #: ITK reader forced per format, so that ITK never sniffs its way into another reader
