@@ -1,6 +1,6 @@
 """The model frame, the [0, 1] corruption frame, and the corrupted draws of one image.
 
-A pair's recipe maps a raw image to the *model frame*. For recipes whose intensity step
+A model's recipe maps a raw image to the *model frame*. For recipes whose intensity step
 already ends in [0, 1] (``window``, ``minmax``, ``percentile``: the chest, CT and brain
 recipes) the corruption frame *is* the model frame. For the others (``zscore_nonzero``, the
 prostate recipe) the model-frame image is mapped to [0, 1] with the project's MRI rule
@@ -9,17 +9,18 @@ with the inverse (values clipped by the percentile window are not recovered, so 
 at its identity level bypasses the round trip and returns the model-frame image exactly).
 
 Draw ``d`` uses seed ``seed + d`` (common random numbers: the same draws at every level and
-for both models).
+for every model of a set that shares the recipe).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from vqseg_core.data.preprocess import PreprocessContext
+from vqseg_core.data.preprocess import PreprocessContext, Recipe
 from vqseg_core.perturb import Corruption, UnitRangeMapping, to_unit_range
 
 UNIT_RANGE_INTENSITIES = ("window", "minmax", "percentile")
@@ -48,17 +49,29 @@ class PreparedInput:
         return tuple(self.x.shape[1:])
 
 
-def prepare(pair, array: np.ndarray, spacing: Sequence[float] | None = None) -> PreparedInput:
-    """Preprocess ``array`` with ``pair``'s recipe and find its corruption frame.
+def prepare(
+    recipe: Recipe | Any, array: np.ndarray, spacing: Sequence[float] | None = None
+) -> PreparedInput:
+    """Preprocess ``array`` with a recipe and find its corruption frame.
 
     Args:
-        pair: a :class:`~vqseg_core.pretrained.ModelPair`.
+        recipe: a :class:`~vqseg_core.data.preprocess.Recipe`, or anything with a ``recipe``
+            (a model set: its first member's recipe).
         array: raw image ``(H, W)`` or ``(X, Y, Z)``.
         spacing: mm per axis (default 1 mm).
+
+    Raises:
+        ValueError: the image's dimensionality is not the recipe's.
     """
-    x, ctx = pair.preprocess(array, spacing)
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    if pair.recipe.intensity.kind in UNIT_RANGE_INTENSITIES:
+    if not isinstance(recipe, Recipe):
+        recipe = recipe.recipe
+    arr = np.asarray(array, dtype=np.float32)
+    if arr.ndim != recipe.spatial_dims:
+        raise ValueError(f"the model expects a {recipe.spatial_dims}D image, got shape {arr.shape}")
+    spacing = tuple(spacing) if spacing is not None else (1.0,) * arr.ndim
+    x, ctx = recipe.apply(arr, spacing)
+    x = np.ascontiguousarray(x[None], dtype=np.float32)
+    if recipe.intensity.kind in UNIT_RANGE_INTENSITIES:
         unit = np.clip(x[0].astype(np.float64), 0.0, 1.0)
         return PreparedInput(x, unit, None, ctx)
     unit, mapping = to_unit_range(x[0].astype(np.float64), "mr_percentile")

@@ -1,0 +1,283 @@
+"""Run a request: preprocess, corrupt, run every member over the same draws, map labels back.
+
+One path for everything that corrupts an image and runs models on it: the explorer's live view
+and sweep (:mod:`vqseg_core.robustness`) and ``vqseg-eval noise|latent|shift``
+(:mod:`vqseg_core.evaluation`) are loops over :func:`execute`.
+
+* Members that share a recipe share the preprocessed image and its draws (common random
+  numbers: draw ``d`` uses seed ``seed + d`` for every member and every level).
+* Labels of draw 0 (``decode="first"``) are computed exactly as :meth:`ModelSet.predict` runs
+  the clean image; ``decode="all"`` decodes every draw.
+* Latents (every latent of each member's encoding: bottleneck, quantised skips) are encoded in
+  float32, with the clean image when the corruption is not the identity (code flips, relative
+  variance).
+* A volume under a 2D slice model or a windowed 3D network runs slab by slab with the ``focus``
+  slice first: :func:`iter_execute` yields each member's labels as soon as that slice is final.
+  A 2D slice model's latents are those of the focus slice alone; a windowed 3D network has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import torch
+
+from vqseg_core.data.resample import resize_image
+from vqseg_core.engine.draws import (
+    DrawOutputs,
+    LatentDraws,
+    check_cancel,
+    is_windowed,
+    run_draws,
+)
+from vqseg_core.engine.frame import PreparedInput, make_draws, prepare, to_unit_frame
+from vqseg_core.engine.geometry import latent_geometry
+from vqseg_core.engine.request import RunRequest
+from vqseg_core.volume import SlabDone, VolumeResult, resampled_index
+
+Geometry = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+@dataclass(frozen=True, eq=False)
+class ModelRun:
+    """What one member made of the request's draws.
+
+    Attributes:
+        member: the :class:`~vqseg_core.modelset.Member`.
+        labels: ``(M, *input_shape)`` uint8 labels on the input grid (M = 1 for
+            ``decode="first"``, N for ``"all"``).
+        latents: latent name -> :class:`~vqseg_core.engine.draws.LatentDraws` (bottleneck
+            first; empty when latents were not asked for or are unavailable).
+        geometry: latent name -> ``(scale, translate)`` on the input grid.
+        prepared: the preprocessed image the member ran on.
+    """
+
+    member: Any
+    labels: np.ndarray
+    latents: dict[str, LatentDraws]
+    geometry: dict[str, Geometry]
+    prepared: PreparedInput
+
+
+@dataclass(frozen=True, eq=False)
+class PartialLabels:
+    """One member's labels while the volume is still running (the focus slice is final).
+
+    Attributes:
+        model: the member key.
+        labels: ``(*input_shape)`` uint8 on the input grid; slices not yet final are 0.
+        z_range: input-grid axial slices ``[start, stop)`` that are final.
+    """
+
+    model: str
+    labels: np.ndarray
+    z_range: tuple[int, int]
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """Every member on the request's draws.
+
+    Attributes:
+        request: the :class:`RunRequest`.
+        models: member key -> :class:`ModelRun`, in the request's order.
+        draws: the first member's draws ``(N, 1, *model_shape)`` in its model frame.
+        latent_slice: the input-grid axial slice the latents belong to (a 2D slice model on a
+            volume), ``None`` when they cover the image.
+        latent_note: one line for the user about the latents (``""`` when they cover the image).
+    """
+
+    request: RunRequest
+    models: dict[str, ModelRun]
+    draws: np.ndarray
+    latent_slice: int | None = None
+    latent_note: str = ""
+    _first: PreparedInput | None = field(default=None, repr=False)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Member keys in order."""
+        return tuple(self.models)
+
+    @property
+    def n_draws(self) -> int:
+        """Number of draws."""
+        return int(self.draws.shape[0])
+
+    @property
+    def latents_available(self) -> bool:
+        """Whether every member has latents (not for sliding windows or without a focus)."""
+        return all(mr.latents for mr in self.models.values())
+
+    @cached_property
+    def corrupted(self) -> np.ndarray:
+        """Draw 0 in the [0, 1] corruption frame, resized onto the input grid (float32)."""
+        prepared = self._first or next(iter(self.models.values())).prepared
+        shape = tuple(prepared.context.original_shape)
+        shown = resize_image(to_unit_frame(prepared, self.draws[0, 0]), shape, antialias=True)
+        return np.clip(shown, 0.0, 1.0).astype(np.float32)
+
+
+def execute(request: RunRequest, cancel: Any = None) -> Run:
+    """Run ``request`` to the end (see :func:`iter_execute`)."""
+    steps = iter_execute(request, cancel)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def iter_execute(request: RunRequest, cancel: Any = None) -> Generator[PartialLabels, None, Run]:
+    """:func:`execute` as a generator: yields each member's :class:`PartialLabels` once the
+    focus slice of a slab-wise volume is final (every member's focus slabs run before the
+    rest), and returns the :class:`Run`. Nothing is yielded for images run in one pass.
+
+    Args:
+        request: what to run.
+        cancel: returns True to abort; polled between batches (not part of the request: it is
+            how the caller stops it, not what it computes).
+
+    Raises:
+        Cancelled: ``cancel()`` returned True.
+    """
+    models, corruption = request.models, request.corruption
+    check_cancel(cancel)
+    members = [models.member(k) for k in request.member_keys]
+    prepared: dict[str, PreparedInput] = {}
+    draws: dict[str, np.ndarray] = {}
+    groups: list[tuple[Any, PreparedInput, np.ndarray]] = []
+    for m in members:  # members that share a recipe share the image and the draws
+        for recipe, p, d in groups:
+            if recipe == m.recipe:
+                prepared[m.key], draws[m.key] = p, d
+                break
+        else:
+            p = prepare(m.recipe, request.image, request.spacing)
+            d = make_draws(p, corruption, request.n_draws)
+            groups.append((m.recipe, p, d))
+            prepared[m.key], draws[m.key] = p, d
+    predictors = {m.key: models.predictor(m.key, request.device, request.precision) for m in members}
+    slab_wise = [
+        m.key for m in members
+        if request.image.ndim == 3 and request.decode == "first"
+        and is_windowed(predictors[m.key], prepared[m.key].model_shape)
+    ]  # fmt: skip
+    clean_for_latents = request.latents and not corruption.is_identity
+    runs: dict[str, ModelRun] = {}
+    volume_labels: dict[str, np.ndarray] = {}
+    if slab_wise:
+        volume_labels = yield from _volumes(request, slab_wise, prepared, draws, predictors, cancel)
+    latent_slice, note = None, ""
+    for m in members:
+        p, d, predictor = prepared[m.key], draws[m.key], predictors[m.key]
+        clean = p.x if clean_for_latents else None
+        if m.key not in volume_labels:
+            out = run_draws(predictor, d, clean, decode_all=request.decode == "all",
+                            latents=request.latents, batch_size=request.batch_size, cancel=cancel)  # fmt: skip
+            runs[m.key] = _model_run(m, out, p)
+            continue
+        labels = volume_labels[m.key][None]
+        latents: dict[str, LatentDraws] = {}
+        geometry: dict[str, Geometry] = {}
+        if m.model_dims == 2 and request.focus is not None and request.latents:
+            fm = model_slice(p, request.focus)
+            sl = run_draws(predictor, np.ascontiguousarray(d[..., fm]),
+                           None if clean is None else clean[..., fm], latents=True,
+                           batch_size=request.batch_size, cancel=cancel)  # fmt: skip
+            z_in = int(request.focus)
+            for name, lat in sl.latents.items():
+                latents[name] = _with_z(lat)
+                s, t = latent_geometry(m.model, p.model_shape[:2], p.context.original_shape[:2],
+                                       tuple(lat.features.shape[2:]))  # fmt: skip
+                geometry[name] = ((*s, 1.0), (*t, float(z_in)))
+            latent_slice = z_in
+            note = (f"Latent maps: axial slice {z_in} only (2D slice model; the slice on screen "
+                    "when the run started).")  # fmt: skip
+        elif m.model_dims == 2:
+            note = note or "No latent maps: no displayed slice was given."
+        else:
+            note = (f"No latent maps: the 3D network runs through a sliding window (patch "
+                    f"{m.patch_size}) on this volume.")  # fmt: skip
+        inverted = m.recipe.invert_labels(labels[0], p.context).astype(np.uint8)[None]
+        runs[m.key] = ModelRun(m, inverted, latents, geometry, p)
+    first = prepared[members[0].key]
+    return Run(request, runs, draws[members[0].key], latent_slice, note, first)
+
+
+def _volumes(
+    request: RunRequest,
+    keys: list[str],
+    prepared: dict[str, PreparedInput],
+    draws: dict[str, np.ndarray],
+    predictors: dict[str, Any],
+    cancel: Any,
+) -> Generator[PartialLabels, None, dict[str, np.ndarray]]:
+    """Model-grid labels of draw 0 for slab-wise members, every member's focus slab first."""
+    gens = {}
+    for key in keys:
+        fm = None if request.focus is None else model_slice(prepared[key], request.focus)
+        x = torch.from_numpy(np.ascontiguousarray(draws[key][:1]))
+        gens[key] = predictors[key].iter_volume(x, focus=fm, cancel=cancel)
+    labels: dict[str, np.ndarray] = {}
+    for key, gen in gens.items():  # every member's focus slabs first
+        step = _next(gen)
+        if isinstance(step, VolumeResult):
+            labels[key] = step.labels
+            continue
+        p = prepared[key]
+        recipe = request.models.member(key).recipe
+        full = recipe.invert_labels(step.labels, p.context).astype(np.uint8)
+        yield PartialLabels(key, full, input_range(p, step.z_start, step.z_stop))
+    for key, gen in gens.items():
+        while key not in labels:
+            step = _next(gen)
+            if isinstance(step, VolumeResult):
+                labels[key] = step.labels
+    return labels
+
+
+def _model_run(member: Any, out: DrawOutputs, p: PreparedInput) -> ModelRun:
+    labels = np.stack([
+        member.recipe.invert_labels(lab, p.context).astype(np.uint8) for lab in out.labels
+    ])  # fmt: skip
+    geometry: dict[str, Geometry] = {}
+    if member.model_dims == len(p.model_shape):
+        for name, lat in out.latents.items():
+            geometry[name] = latent_geometry(member.model, p.model_shape,
+                                             p.context.original_shape, tuple(lat.features.shape[2:]))  # fmt: skip
+    return ModelRun(member, labels, dict(out.latents), geometry, p)
+
+
+def model_slice(prepared: PreparedInput, z: int) -> int:
+    """The model-grid axial slice nearest to input-grid slice ``z`` (the recipe's resampling)."""
+    return resampled_index(z, prepared.context.original_shape[-1], prepared.model_shape[-1])
+
+
+def input_range(prepared: PreparedInput, z0: int, z1: int) -> tuple[int, int]:
+    """The input-grid axial slices ``[start, stop)`` covered by model-grid slices ``z0:z1``."""
+    n_in, n_model = prepared.context.original_shape[-1], prepared.model_shape[-1]
+    lo = int(np.ceil((z0 + 0.5) * n_in / n_model - 0.5))
+    hi = int(np.floor((z1 - 0.5) * n_in / n_model - 0.5)) + 1
+    return max(lo, 0), min(max(hi, lo), n_in)
+
+
+def _next(run: Generator[SlabDone, None, VolumeResult]) -> SlabDone | VolumeResult:
+    try:
+        return next(run)
+    except StopIteration as stop:
+        return stop.value
+
+
+def _with_z(lat: LatentDraws) -> LatentDraws:
+    """A 2D slice's latents with a trailing axial axis of 1."""
+
+    def z(t: torch.Tensor | None) -> torch.Tensor | None:
+        return None if t is None else t[..., None]
+
+    return LatentDraws(z(lat.features), z(lat.quantized), z(lat.indices),  # type: ignore[arg-type]
+                       z(lat.clean_indices), z(lat.clean_features))  # fmt: skip

@@ -1,0 +1,97 @@
+"""What every table, CSV and report writes the same way: numbers, CSV files, strict JSON,
+package versions.
+
+One home for them (the evaluation commands, the explorer's export and the benchmarks all use
+these), so that a number looks the same wherever it is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGES = (
+    "napari-vqseg", "torch", "numpy", "scipy", "monai", "scikit-image", "matplotlib", "napari",
+    "nibabel", "SimpleITK",
+)  # fmt: skip
+"""Packages whose versions shape the numbers (recorded beside every result)."""
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number for a table cell: ``digits`` decimals; ``None`` and ``nan`` show as an en dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def csv_value(value: Any) -> Any:
+    """A value as CSV writes it: floats exactly (``repr``), ``nan`` as ``nan``."""
+    if isinstance(value, float):
+        return "nan" if value != value else repr(value)
+    return value
+
+
+def write_csv(
+    path: str | os.PathLike[str], rows: Iterable[Mapping[str, Any]], first: Sequence[str] = ()
+) -> Path:
+    """Write dicts as CSV, atomically (temporary file + replace).
+
+    Columns: ``first`` (those present) then the others in order of appearance; list and dict
+    values are left out (they belong in JSON). Floats are written exactly (``repr``).
+    """
+    rows = list(rows)
+    columns = [c for c in first if any(c in r for r in rows)]
+    for r in rows:
+        columns += [k for k in r if k not in columns and not isinstance(r[k], list | dict)]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, columns, extrasaction="ignore", restval="")
+            writer.writeheader()
+            for r in rows:
+                writer.writerow({k: csv_value(v) for k, v in r.items() if k in columns})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` for strict JSON: non-finite floats become ``None`` (never bare ``NaN``),
+    numpy scalars plain numbers, tuples lists, mapping keys strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return jsonable(value.item())
+    return value
+
+
+def versions(packages: Sequence[str] = PACKAGES) -> dict[str, str]:
+    """Python, the platform and the installed versions of ``packages`` ("not installed")."""
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def slug(text: str) -> str:
+    """``text`` as a file-name part (letters, digits, ``-`` and ``.``)."""
+    return "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in str(text))
