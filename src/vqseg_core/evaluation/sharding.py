@@ -1,68 +1,40 @@
 """Cases sharded across ``torchrun`` processes; rank 0 gathers and stores every result.
 
-Under ``torchrun --nproc-per-node N`` (``WORLD_SIZE`` > 1) a process group is started (gloo on
-CPU, nccl for CUDA devices is not needed: only Python objects travel). Cells are assigned to
-ranks by case (case ``i`` of the sorted todo list to rank ``i % N``), so one case is loaded by
-one process. After each step every rank shares its finished cell (or nothing, or its error) with
-the others and rank 0 appends it to the store: the stored results do not depend on the number of processes.
+Under ``torchrun --nproc-per-node N`` (``WORLD_SIZE`` > 1) a process group is started by
+:func:`vqseg_core.distributed.setup`, the setup training shares (gloo: only Python objects
+travel, nccl is not needed). Cells are assigned to ranks by case (case ``i`` of the sorted todo
+list to rank ``i % N``), so one case is loaded by one process. After each step every rank shares
+its finished cell (or nothing, or its error) with the others and rank 0 appends it to the store:
+the stored results do not depend on the number of processes.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vqseg_core import distributed
+from vqseg_core.distributed import DistInfo
 from vqseg_core.evaluation.store import CellStore
 
-
-@dataclass(frozen=True)
-class Shard:
-    """This process's place in a (possibly single-process) run."""
-
-    rank: int = 0
-    world_size: int = 1
-
-    @property
-    def is_main(self) -> bool:
-        """True on rank 0, the process that writes files."""
-        return self.rank == 0
-
-    @property
-    def enabled(self) -> bool:
-        """True with more than one process."""
-        return self.world_size > 1
+Shard = DistInfo  # this process's place in a (possibly single-process) run
+ONE_PROCESS = Shard()
 
 
 def setup_shard() -> Shard:
     """Join the ``torchrun`` process group (gloo) when ``WORLD_SIZE`` > 1."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Shard()
-    from torch import distributed as dist
-
-    if not dist.is_initialized():
-        dist.init_process_group(backend="gloo")
-    return Shard(rank=dist.get_rank(), world_size=dist.get_world_size())
+    return distributed.setup("gloo")
 
 
 def teardown_shard(shard: Shard) -> None:
-    """Leave the process group started by :func:`setup_shard`."""
-    if shard.enabled:
-        from torch import distributed as dist
-
-        if dist.is_initialized():
-            dist.barrier()
-            dist.destroy_process_group()
+    """Leave the process group started by :func:`setup_shard` (after a last barrier)."""
+    distributed.teardown(shard, wait=True)
 
 
 def barrier(shard: Shard) -> None:
     """Wait for every rank (no-op in one process)."""
-    if shard.enabled:
-        from torch import distributed as dist
-
-        dist.barrier()
+    distributed.barrier(shard)
 
 
 def broadcast(shard: Shard, value: Any) -> Any:
@@ -95,7 +67,7 @@ def run_cells(
     cells: Sequence[Cell],
     compute: Callable[[Cell], list[dict[str, Any]]],
     store: CellStore,
-    shard: Shard = Shard(),
+    shard: Shard = ONE_PROCESS,
     *,
     progress: bool = True,
     desc: str = "cells",
