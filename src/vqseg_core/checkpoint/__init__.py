@@ -2,7 +2,6 @@
 
 * :func:`save_checkpoint` / :func:`load_checkpoint`: tensors and primitives only, written
   atomically, sha256-checked before anything is unpickled, unpickled with ``weights_only=True``.
-* :func:`rng_state` / :func:`set_rng_state`: RNG states (torch, CUDA, numpy, Python) as tensors.
 * :func:`load_state_dict_strict`, :func:`check_config_compatible`: does it fit this model / run?
 * Every problem is a :class:`CheckpointError` naming the file and the cause.
 
@@ -20,7 +19,6 @@ from vqseg_core.checkpoint.container import (
 )
 from vqseg_core.checkpoint.content import check_content
 from vqseg_core.checkpoint.errors import CheckpointError, ConfigMismatchError, UnsupportedValueError
-from vqseg_core.checkpoint.rng import rng_state, set_rng_state
 
 __all__ = [
     "FORMAT_VERSION",
@@ -34,7 +32,5 @@ __all__ = [
     "check_content",
     "load_checkpoint",
     "load_state_dict_strict",
-    "rng_state",
     "save_checkpoint",
-    "set_rng_state",
 ]

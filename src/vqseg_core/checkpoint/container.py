@@ -83,7 +83,7 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> str:
     """Save ``state`` atomically; return the sha256 (hex) recorded in the header.
 
     ``state`` is validated first (tensors and primitives only, see :func:`check_content`); use
-    :func:`rng_state` for RNG states and ``ModelConfig.to_dict()`` for configs. The file is
+    ``ModelConfig.to_dict()`` for configs. The file is
     written to a temporary file in the same folder, flushed, fsynced, moved onto ``path`` with
     ``os.replace`` and the folder is fsynced: a kill at any moment leaves ``path`` holding the
     previous checkpoint or the new one, never a mixture.

@@ -50,7 +50,7 @@ def _check(value: object, where: str, path: str | os.PathLike[str] | None, seen:
             path,
             f"{where} is a {_describe(value)}; only tensors, str/int/float/bool/None and "
             "dict/list/tuple of those can be saved (convert numpy values with torch.as_tensor "
-            "or .item(), RNG states with rng_state())",
+            "or .item())",
         )
     if id(value) in seen:
         raise UnsupportedValueError(path, f"{where} contains itself (reference cycle)")

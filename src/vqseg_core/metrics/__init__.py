@@ -1,12 +1,11 @@
 """Segmentation metrics: Dice, HD95 and surface distances in mm, and nan-aware summaries.
 
 Empty masks never produce ``inf``: Dice is ``nan`` when both masks are empty, HD95 and ASD are
-``nan`` when either is; :func:`summarize` ignores ``nan`` and reports how many it ignored, and
-:func:`summarize_cases` counts empty predictions separately.
+``nan`` when either is; :func:`summarize` ignores ``nan`` and reports how many it ignored (the
+evaluation records and counts empty predictions separately: :mod:`vqseg_core.evaluation`).
 """
 
 from vqseg_core.metrics.overlap import dice, dice_per_class
-from vqseg_core.metrics.scores import CaseScores, CohortSummary, score_case, summarize_cases
 from vqseg_core.metrics.summary import Summary, summarize
 from vqseg_core.metrics.surface import (
     SurfaceDistances,
@@ -18,8 +17,6 @@ from vqseg_core.metrics.surface import (
 )
 
 __all__ = [
-    "CaseScores",
-    "CohortSummary",
     "Summary",
     "SurfaceDistances",
     "average_surface_distance",
@@ -28,8 +25,6 @@ __all__ = [
     "hd95",
     "hd95_per_class",
     "mask_edges",
-    "score_case",
     "summarize",
-    "summarize_cases",
     "surface_distances",
 ]

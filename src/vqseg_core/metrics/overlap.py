@@ -1,8 +1,9 @@
 """Dice overlap for binary masks and for label maps (background 0 excluded).
 
 Empty-mask policy, shared with :mod:`vqseg_core.metrics.surface`: when prediction and target
-are both empty the score is undefined and returned as ``nan`` (count such cases separately, see
-:mod:`vqseg_core.metrics.scores`); when exactly one is empty Dice is 0.0 by its formula.
+are both empty the score is undefined and returned as ``nan`` (count such cases separately, as
+:mod:`vqseg_core.evaluation.segmentation` does); when exactly one is empty Dice is 0.0 by its
+formula.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ HD95 is the larger of the two directed 95th percentiles (linear interpolation), 
 weights surface elements by area, and medpy pools both directions: both can differ.
 
 Empty-mask policy (PAPER.md): if either mask is empty the distances are undefined and the scores
-are ``nan`` (never ``inf``); :mod:`vqseg_core.metrics.scores` counts empty predictions apart.
+are ``nan`` (never ``inf``); :mod:`vqseg_core.evaluation.segmentation` counts empty predictions
+apart.
 """
 
 from __future__ import annotations
