@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import torch
 
@@ -31,14 +32,13 @@ class QuantizerOutput:
 
 
 @dataclass(frozen=True)
-class Encoding:
-    """The bottleneck of a network for an input batch.
+class Latent:
+    """One quantiser's input and output, or a plain feature map.
 
     Attributes:
-        features: ``(B, D, *latent_spatial)``, the bottleneck before quantisation (for
-            :class:`VQUNet`, after the 1x1 projection to ``codebook_dim``).
-        quantized: ``(B, D, *latent_spatial)`` nearest codes (``VQUNet`` only, else ``None``).
-        indices: ``(B, *latent_spatial)`` long code indices (``VQUNet`` only, else ``None``).
+        features: ``(B, D, *S)``, the vectors before quantisation.
+        quantized: ``(B, D, *S)`` nearest codes, or ``None`` when not quantised.
+        indices: ``(B, *S)`` long code indices, or ``None`` when not quantised.
     """
 
     features: torch.Tensor
@@ -47,15 +47,60 @@ class Encoding:
 
 
 @dataclass(frozen=True)
+class Encoding:
+    """The latents of a network for an input batch: the bottleneck and any quantised skips.
+
+    The three tensor fields are the bottleneck's; quantised skip connections (none for
+    :class:`UNet` and :class:`VQUNet`) are in ``skips``. :attr:`latents` names them all.
+
+    Attributes:
+        features: ``(B, D, *latent_spatial)``, the bottleneck before quantisation (for
+            :class:`VQUNet`, after the 1x1 projection to ``codebook_dim``).
+        quantized: ``(B, D, *latent_spatial)`` nearest codes (``VQUNet`` only, else ``None``).
+        indices: ``(B, *latent_spatial)`` long code indices (``VQUNet`` only, else ``None``).
+        skips: the quantised skip connections by name, ``"skip0"`` (full resolution) to
+            ``"skip{n-1}"``, in level order; empty when no skip is quantised.
+    """
+
+    features: torch.Tensor
+    quantized: torch.Tensor | None = None
+    indices: torch.Tensor | None = None
+    skips: Mapping[str, Latent] = field(default_factory=dict)
+
+    @property
+    def latents(self) -> dict[str, Latent]:
+        """``{"bottleneck": ..., "skip0": ..., ...}``: the bottleneck first, then ``skips``."""
+        bottleneck = Latent(self.features, self.quantized, self.indices)
+        return {"bottleneck": bottleneck, **self.skips}
+
+
+@dataclass(frozen=True)
 class ModelOutput:
     """Everything one forward pass gives the training loop.
 
     Attributes:
         logits: ``(B, out_channels, *spatial)``, on the input's own grid.
-        encoding: the bottleneck (see :class:`Encoding`).
-        vq: the quantiser's result (loss terms, usage, perplexity); ``None`` for a plain UNet.
+        encoding: the bottleneck and quantised skips (see :class:`Encoding`).
+        vq: the bottleneck quantiser's result (loss terms, usage, perplexity); ``None`` when
+            the bottleneck is not quantised (a plain UNet).
+        quantizers: every quantiser's result, by the names of :attr:`Encoding.latents`
+            (``"bottleneck"`` first when it is quantised, then ``"skip0"``, ...). When only
+            ``vq`` is given, this is ``{"bottleneck": vq}``.
     """
 
     logits: torch.Tensor
     encoding: Encoding
     vq: QuantizerOutput | None = None
+    quantizers: Mapping[str, QuantizerOutput] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.vq is not None and not self.quantizers:
+            object.__setattr__(self, "quantizers", {"bottleneck": self.vq})
+
+    @property
+    def vq_loss(self) -> torch.Tensor | None:
+        """The sum of every quantiser's ``loss`` (``vq.loss`` itself with one); ``None`` if none."""
+        total: torch.Tensor | None = None
+        for q in self.quantizers.values():
+            total = q.loss if total is None else total + q.loss
+        return total

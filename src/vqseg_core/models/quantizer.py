@@ -42,13 +42,30 @@ def perplexity_from_counts(counts: torch.Tensor) -> torch.Tensor:
     return torch.exp(entropy)
 
 
+# Distances computed at once by nearest_codes (256 MiB of float32): a full-resolution latent
+# (a quantised skip, a 3D volume) is split into row chunks instead of one (N, K) matrix.
+DISTANCE_CHUNK = 1 << 26
+
+
 def nearest_codes(flat: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest code (L2) for each row of ``flat`` ``(N, D)``; float32 throughout."""
+    """Index of the nearest code (L2) for each row of ``flat`` ``(N, D)``; float32 throughout.
+
+    Rows are processed in chunks of at most ``DISTANCE_CHUNK // K`` (one chunk for the usual
+    bottleneck sizes), so memory stays bounded for large ``N``.
+    """
     flat = flat.float()
     codebook = codebook.float()
     # ||z - e||^2 = ||z||^2 - 2 z.e + ||e||^2; ||z||^2 does not change the argmin.
-    dist_sq = torch.addmm((codebook * codebook).sum(1), flat, codebook.t(), alpha=-2.0)
-    return dist_sq.argmin(dim=1)
+    norms = (codebook * codebook).sum(1)
+    rows = max(1, DISTANCE_CHUNK // codebook.shape[0])
+    if flat.shape[0] <= rows:
+        return torch.addmm(norms, flat, codebook.t(), alpha=-2.0).argmin(dim=1)
+    return torch.cat(
+        [
+            torch.addmm(norms, part, codebook.t(), alpha=-2.0).argmin(dim=1)
+            for part in flat.split(rows)
+        ]
+    )
 
 
 def kmeans(

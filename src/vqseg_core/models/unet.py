@@ -5,8 +5,11 @@ Encoder: a 3x3 stem, then per level ``num_res_blocks`` pre-activation residual b
 conv, or transposed conv), concatenate the skip, residual blocks. Strided and transposed/nearest
 convolutions only (no max-pool or trilinear upsampling), so CUDA training can be deterministic.
 
-The bottleneck is one overridable hook, :meth:`UNet.bottleneck`, which is where
-:class:`~vqseg_core.models.vq_unet.VQUNet` puts its quantiser.
+Two overridable hooks decide what is quantised: :meth:`UNet.bottleneck`, where
+:class:`~vqseg_core.models.vq_unet.VQUNet` puts its quantiser, and :meth:`UNet.skip`, called on
+each skip connection (identity by default). Every quantiser's result is reported by name
+(``"bottleneck"``, ``"skip0"`` at full resolution, ...) in :attr:`Encoding.latents` and
+:attr:`ModelOutput.quantizers`.
 
 Inputs whose spatial size is not a multiple of ``2 ** (len(channels) - 1)`` are padded
 (replicate padding, split evenly before/after each axis) and the logits are cropped back, so
@@ -16,15 +19,27 @@ Inputs whose spatial size is not a multiple of ``2 ** (len(channels) - 1)`` are 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vqseg_core.models.blocks import Down, ResBlock, Up, conv
-from vqseg_core.models.output import Encoding, ModelOutput, QuantizerOutput
+from vqseg_core.models.output import Encoding, Latent, ModelOutput, QuantizerOutput
 
 UPSAMPLE_MODES = ("nearest", "transpose")
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """What the encoder pass leaves for the bottleneck and the decoder."""
+
+    h: torch.Tensor  # the deepest features
+    pads: list[int]
+    skips: list[torch.Tensor]  # what the decoder concatenates, level 0 first
+    latents: dict[str, Latent]  # the skip latents to report, by name
+    quantizers: dict[str, QuantizerOutput]  # the skip quantisers' results, by name
 
 
 def _check_positive_int(name: str, value: object) -> None:
@@ -103,10 +118,21 @@ class UNet(nn.Module):
             nn.GroupNorm(g, channels[0]), nn.SiLU(), conv(sd, channels[0], out_channels, 1)
         )
 
-    # -- the bottleneck hook -------------------------------------------------------------
+    # -- the hooks ---------------------------------------------------------------------------
     def bottleneck(self, h: torch.Tensor) -> tuple[Encoding, torch.Tensor, QuantizerOutput | None]:
         """Map the deepest features to (encoding, decoder input, quantiser result or None)."""
         return Encoding(features=h), h, None
+
+    def skip(
+        self, level: int, h: torch.Tensor
+    ) -> tuple[torch.Tensor, Latent | None, QuantizerOutput | None]:
+        """The hook on skip level ``level`` (0: full resolution); the identity by default.
+
+        Returns:
+            (what the decoder concatenates, the latent to report as ``f"skip{level}"`` or
+            ``None``, the quantiser's result or ``None``). The encoder continues from ``h``.
+        """
+        return h, None, None
 
     # -- public API -----------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -114,18 +140,24 @@ class UNet(nn.Module):
         return self.forward_with_aux(x).logits
 
     def encode(self, x: torch.Tensor) -> Encoding:
-        """The bottleneck of ``x`` (see :class:`Encoding`); the decoder is not run."""
-        h, _skips, _pads = self._encode(x)
-        return self.bottleneck(h)[0]
+        """The latents of ``x`` (see :class:`Encoding`); the decoder is not run."""
+        enc = self._encode(x)
+        return self._encoding(self.bottleneck(enc.h)[0], enc)
 
     def forward_with_aux(self, x: torch.Tensor) -> ModelOutput:
-        """One forward pass returning logits, the bottleneck encoding and the VQ terms."""
-        h, skips, pads = self._encode(x)
-        encoding, h, vq = self.bottleneck(h)
-        for up, block, skip in zip(self.ups, self.decoder, reversed(skips), strict=True):
+        """One forward pass returning logits, the encoding and every quantiser's terms."""
+        enc = self._encode(x)
+        encoding, h, vq = self.bottleneck(enc.h)
+        for up, block, skip in zip(self.ups, self.decoder, reversed(enc.skips), strict=True):
             h = block(torch.cat([up(h), skip], dim=1))
-        logits = self._crop(self.head(h), pads)
-        return ModelOutput(logits=logits, encoding=encoding, vq=vq)
+        logits = self._crop(self.head(h), enc.pads)
+        quantizers = {"bottleneck": vq} if vq is not None else {}
+        return ModelOutput(
+            logits=logits,
+            encoding=self._encoding(encoding, enc),
+            vq=vq,
+            quantizers={**quantizers, **enc.quantizers},
+        )
 
     def padded_shape(self, spatial: Sequence[int]) -> tuple[int, ...]:
         """The spatial shape an input of shape ``spatial`` is padded to."""
@@ -136,7 +168,7 @@ class UNet(nn.Module):
         return tuple(s // self.factor for s in self.padded_shape(spatial))
 
     # -- internals ------------------------------------------------------------------------
-    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], list[int]]:
+    def _encode(self, x: torch.Tensor) -> _Encoded:
         if x.ndim != self.spatial_dims + 2:
             raise ValueError(
                 f"expected input of shape (B, {self.in_channels}, {'H, W' if self.spatial_dims == 2 else 'H, W, D'}), "
@@ -148,13 +180,24 @@ class UNet(nn.Module):
             raise ValueError(f"input has an empty spatial axis: {tuple(x.shape)}")
         x, pads = self._pad(x)
         h = self.stem(x)
-        skips = []
+        skips: list[torch.Tensor] = []
+        latents: dict[str, Latent] = {}
+        quantizers: dict[str, QuantizerOutput] = {}
         for i, block in enumerate(self.encoder):
             h = block(h)
             if i < len(self.downs):
-                skips.append(h)
+                skip, latent, vq = self.skip(i, h)
+                skips.append(skip)
+                if latent is not None:
+                    latents[f"skip{i}"] = latent
+                if vq is not None:
+                    quantizers[f"skip{i}"] = vq
                 h = self.downs[i](h)
-        return h, skips, pads
+        return _Encoded(h, pads, skips, latents, quantizers)
+
+    @staticmethod
+    def _encoding(bottleneck: Encoding, enc: _Encoded) -> Encoding:
+        return replace(bottleneck, skips=enc.latents) if enc.latents else bottleneck
 
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
         spatial = x.shape[2:]

@@ -335,7 +335,8 @@ def _train_step(
         out = net(x)
     target = torch.nn.functional.one_hot(y[:, 0], config.model.out_channels).movedim(-1, 1).float()
     seg = loss_fn(out.logits.float(), target)
-    loss = seg + out.vq.loss if out.vq is not None else seg
+    vq_loss = out.vq_loss  # every quantiser's loss summed (just the bottleneck's for a VQ-UNet)
+    loss = seg + vq_loss if vq_loss is not None else seg
     if not torch.isfinite(loss):
         raise FloatingPointError(f"loss is {loss.item()} at step {step + 1}; lower optim.lr?")
     optimizer.zero_grad(set_to_none=True)
@@ -348,14 +349,19 @@ def _train_step(
         "seg_loss": seg.item(),
         "lr": optimizer.param_groups[0]["lr"],
     }
+    if vq_loss is not None:  # the total of all quantisers' losses; the other fields: bottleneck
+        record["vq_loss"] = vq_loss.item()
     if out.vq is not None:
         record.update(
-            vq_loss=out.vq.loss.item(),
             codebook_loss=out.vq.codebook_loss.item(),
             commitment_loss=out.vq.commitment_loss.item(),
             used_codes=int(out.vq.used_codes),
             perplexity=float(out.vq.perplexity),
         )
+    for name, q in out.quantizers.items():  # any quantiser besides the bottleneck's
+        if name != "bottleneck":
+            record[f"used_codes_{name}"] = int(q.used_codes)
+            record[f"perplexity_{name}"] = float(q.perplexity)
     return record
 
 
