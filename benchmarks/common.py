@@ -12,9 +12,10 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from vqseg_core.reporting import versions
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("torch", "monai", "napari", "numpy", "napari-vqseg")
@@ -113,17 +114,6 @@ def cpu_flags() -> list[str]:
     return []
 
 
-def package_versions() -> dict[str, str | None]:
-    """Installed versions of the packages the numbers depend on (``None``: not installed)."""
-    out: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
 def machine_info() -> dict[str, Any]:
     """Platform, CPU, cores, load, package versions (no torch import: the runner calls this)."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -135,7 +125,7 @@ def machine_info() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "load_avg_1_5_15": list(load) if load else None,
         "device": "cpu",
-        "packages": package_versions(),
+        "packages": versions(PACKAGES),
     }
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from vqseg_core.device import autocast_dtype, channels_last, pick_device
-from vqseg_core.models.output import Encoding
+from vqseg_core.models.output import Encoding, Latent
 from vqseg_core.volume import (
     CancelFn,
     SlabDone,
@@ -219,6 +219,11 @@ def _cpu(encoding: Encoding | None) -> Encoding | None:
 
     features = move(encoding.features)
     assert features is not None
+    skips = {
+        name: Latent(move(lat.features), move(lat.quantized), move(lat.indices))  # type: ignore[arg-type]
+        for name, lat in encoding.skips.items()
+    }
     return Encoding(
-        features=features, quantized=move(encoding.quantized), indices=move(encoding.indices)
+        features=features, quantized=move(encoding.quantized), indices=move(encoding.indices),
+        skips=skips,
     )

@@ -25,10 +25,13 @@ PACKAGES = (
 """Packages whose versions shape the numbers (recorded beside every result)."""
 
 
-def fmt(value: Any, digits: int = 3) -> str:
-    """A number for a table cell: ``digits`` decimals; ``None`` and ``nan`` show as an en dash."""
+def fmt(value: Any, digits: int = 3, sci_below: float | None = None) -> str:
+    """A number for a table cell: ``digits`` decimals, or scientific notation for nonzero
+    magnitudes below ``sci_below``; ``None`` and ``nan`` show as an en dash."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if sci_below is not None and value != 0 and abs(value) < sci_below:
+        return f"{value:.1e}"
     return f"{value:.{digits}f}"
 
 

@@ -1,8 +1,9 @@
-"""``vqseg-eval``: how robust is a model pair on a dataset? Tables, plots and a report.
+"""``vqseg-eval``: how robust are the models of a set on a dataset? Tables, plots and a report.
 
 Examples::
 
-    vqseg-eval noise data/jsrt --pair chest-xray --split val --draws 10 --out eval/noise
+    vqseg-eval noise data/jsrt --set chest-xray --draws 10 --out eval/noise
+    vqseg-eval noise data/jsrt --models u.json v.json s.json --out eval/three
     vqseg-eval latent data/jsrt --unet u.json --vqunet v.json --draws 100 --out eval/latent
     vqseg-eval shift --in-domain data/jsrt --shifted data/nih --pair chest-xray --out eval/shift
     vqseg-eval report eval/noise eval/latent eval/shift --out eval/report.html
@@ -29,10 +30,19 @@ class UserError(Exception):
 
 
 def _add_pairs(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model pairs (one or more)")
+    g = p.add_argument_group("model sets (one or more; each set's models are compared side by side)")
     g.add_argument(
-        "--pair", action="append", default=[], metavar="NAME", help="a bundled pair (repeatable)"
-    )
+        "--set", dest="sets", action="append", default=[], metavar="NAME[:KEY,KEY...]",
+        help="a bundled model set, all its models or the keys given (repeatable)",
+    )  # fmt: skip
+    g.add_argument(
+        "--models", action="append", nargs="+", type=Path, default=[], metavar="EXPORT",
+        help="1-6 vqseg-train exports (NAME.json) as one set (repeatable: one set per use)",
+    )  # fmt: skip
+    g.add_argument(
+        "--pair", action="append", default=[], metavar="NAME",
+        help="the UNet and VQ-UNet of a bundled set (repeatable)",
+    )  # fmt: skip
     g.add_argument("--unet", type=Path, help="a vqseg-train UNet export (NAME.json)")
     g.add_argument("--vqunet", type=Path, help="the matching VQ-UNet export (NAME.json)")
 
@@ -46,15 +56,18 @@ def _add_selection(p: argparse.ArgumentParser, default_split: str = "val") -> No
         help=f"default {default_split}",
     )
     g.add_argument(
-        "--split-method", choices=("random", "parity", "ids"), default="random",
-        help="how training split the cases (default random)",
+        "--split-method", choices=("random", "parity", "ids"), default=None,
+        help="how training split the cases (default: the split in the models' own export "
+        "config, which vqseg-train wrote; random for exports without one)",
     )  # fmt: skip
     g.add_argument(
-        "--val-fraction", type=float, default=0.2, help="random split: validation fraction"
-    )
+        "--val-fraction", type=float, default=None,
+        help="random split: validation fraction (default: the export's, else 0.2)",
+    )  # fmt: skip
     g.add_argument(
-        "--split-seed", type=int, default=42, help="random split: seed (training default 42)"
-    )
+        "--split-seed", type=int, default=None,
+        help="random split: seed (default: the export's, else 42)",
+    )  # fmt: skip
     g.add_argument(
         "--val-cases", nargs="+", default=[], metavar="ID", help="ids split: validation ids"
     )
@@ -98,7 +111,7 @@ def _add_noise(p: argparse.ArgumentParser, draws: int) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``vqseg-eval`` (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
-        prog="vqseg-eval", description="Robustness of a UNet / VQ-UNet pair on a dataset."
+        prog="vqseg-eval", description="Robustness of the models of a set (UNet, VQ-UNet, ...) on a dataset."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     noise = sub.add_parser("noise", help="Dice/HD95 under noise kinds x levels x draws (Table 3)")
@@ -143,33 +156,77 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _pairs(args: argparse.Namespace) -> list:
+    """The model sets named by ``--set``, ``--models``, ``--pair`` and ``--unet/--vqunet``."""
     from vqseg_core.checkpoint import CheckpointError
-    from vqseg_core.evaluation import PairSource
+    from vqseg_core.evaluation import ModelSource, PairSource
 
-    sources = [PairSource(name=n) for n in args.pair]
+    sources = []
+    for spec in args.sets:
+        name, _, keys = spec.partition(":")
+        sources.append(ModelSource(name=name, keys=tuple(keys.split(",")) if keys else None))
+    sources += [ModelSource(files=tuple(files)) for files in args.models]
+    sources += [PairSource(name=n) for n in args.pair]
     if args.unet is not None or args.vqunet is not None:
         if args.unet is None or args.vqunet is None:
             raise UserError("--unet and --vqunet go together")
         sources.append(PairSource(unet=args.unet, vqunet=args.vqunet))
     if not sources:
-        raise UserError("name a model pair: --pair NAME or --unet A.json --vqunet B.json")
+        raise UserError(
+            "name the models: --set NAME, --models A.json B.json ..., --pair NAME, "
+            "or --unet A.json --vqunet B.json"
+        )
     try:
         pairs = [s.load() for s in sources]
-    except (CheckpointError, ValueError, OSError) as exc:
-        raise UserError(str(exc)) from exc
+    except (CheckpointError, ValueError, KeyError, OSError) as exc:
+        raise UserError(str(exc).strip("'\"")) from exc
     ids = [p.name for p in pairs]
     if len(set(ids)) != len(ids):
-        raise UserError(f"two pairs share a name: {ids}")
+        raise UserError(f"two model sets share a name: {ids}")
     return pairs
 
 
-def _selection(args: argparse.Namespace):
+def _export_split(pairs: list) -> dict:
+    """The split every model was trained with (from its export's data config), or ``{}``.
+
+    Raises:
+        UserError: the models were trained with different splits.
+    """
+    fields = ("split", "val_fraction", "split_seed", "val_cases", "val_slices")
+    found = {}
+    for models in pairs:
+        for m in models:
+            data = m.info.get("data") or {}
+            if "split" in data:
+                found[f"{models.name}/{m.key}"] = tuple(
+                    (f, tuple(v) if isinstance(v := data.get(f), list) else v) for f in fields
+                )
+    if len(set(found.values())) > 1:
+        listed = "; ".join(f"{k}: {dict(v)['split']}" for k, v in found.items())
+        raise UserError(
+            f"the models were trained with different splits ({listed}): give --split-method"
+        )
+    return dict(next(iter(found.values()))) if found else {}
+
+
+def _selection(args: argparse.Namespace, pairs: list | None = None):
+    """The cases to score: the flags given, else the split in the models' export config."""
     from vqseg_core.evaluation import CaseSelection
 
+    split = _export_split(pairs or []) if args.split_method is None else {}
+    method = args.split_method or split.get("split") or "random"
+    if method == "slices":  # a slice-split volume: its held-out slabs, unless told otherwise
+        if not args.val_slices and args.split == "val":
+            args.val_slices = list(split.get("val_slices") or ())
+            args.split = "all"
+        method = "random"
+    fraction = args.val_fraction if args.val_fraction is not None else split.get("val_fraction")
+    seed = args.split_seed if args.split_seed is not None else split.get("split_seed")
+    val_cases = tuple(args.val_cases) or tuple(split.get("val_cases") or ())
     return CaseSelection(
-        split=args.split, method=args.split_method, val_fraction=args.val_fraction,
-        split_seed=args.split_seed, val_cases=tuple(args.val_cases), cases=tuple(args.cases),
-        max_cases=args.max_cases,
+        split=args.split, method=method,
+        val_fraction=0.2 if fraction is None else float(fraction),
+        split_seed=42 if seed is None else int(seed), val_cases=val_cases,
+        cases=tuple(args.cases), max_cases=args.max_cases,
     )  # fmt: skip
 
 
@@ -180,9 +237,9 @@ def _slabs(args: argparse.Namespace, cases: list, pairs: list) -> list:
         return cases
     from vqseg_core.evaluation.slabs import slab_cases
 
-    recipes = {p.recipe.to_dict().__repr__() for p in pairs}
+    recipes = {repr(m.recipe.to_dict()) for p in pairs for m in p}
     if len(recipes) > 1:
-        raise UserError("--val-slices needs pairs with the same preprocessing recipe")
+        raise UserError("--val-slices needs models with the same preprocessing recipe")
     try:
         return slab_cases(cases, pairs[0].recipe, args.val_slices)
     except ValueError as exc:
@@ -229,7 +286,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "seeds":
         return _seeds(args)
     pairs = _pairs(args)
-    selection = _selection(args)
+    selection = _selection(args, pairs)
     shard = setup_shard()
     try:
         if args.command == "shift":

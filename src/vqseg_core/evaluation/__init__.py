@@ -10,7 +10,7 @@ folder skips them), is deterministic from its seed, and shards cases across ``to
 processes (rank 0 gathers and writes; :mod:`~vqseg_core.evaluation.sharding`).
 """
 
-from vqseg_core.evaluation.common import PairSource, case_seed, load_case, pair_id
+from vqseg_core.evaluation.common import ModelSource, PairSource, case_seed, load_case, pair_id
 from vqseg_core.evaluation.latent import run_latent
 from vqseg_core.evaluation.noise import EvalResult, NoiseConfig, run_noise
 from vqseg_core.evaluation.report import build_report
@@ -23,6 +23,7 @@ __all__ = [
     "CaseSelection",
     "CellStore",
     "EvalResult",
+    "ModelSource",
     "NoiseConfig",
     "PairSource",
     "Shard",

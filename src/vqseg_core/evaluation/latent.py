@@ -24,19 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from vqseg_core.data.layouts import Case
-from vqseg_core.evaluation.common import (
-    LoadedCase,
-    case_seed,
-    load_case,
-    pair_id,
-    write_csv,
-    write_settings,
-)
+from vqseg_core.engine import BOTTLENECK, LatentDraws, RunRequest, execute
+from vqseg_core.evaluation.common import LoadedCase, case_seed, load_case, write_settings
 from vqseg_core.evaluation.noise import (
     ROW_FIRST,
     EvalResult,
     NoiseConfig,
-    _slug,
     grid_records,
     noise_grid,
     unique_cells,
@@ -44,46 +37,61 @@ from vqseg_core.evaluation.noise import (
 from vqseg_core.evaluation.sharding import Cell, Shard, run_cells
 from vqseg_core.evaluation.store import CellStore
 from vqseg_core.perturb import Corruption
-from vqseg_core.robustness import make_draws, prepare, run_draws
-from vqseg_core.robustness.view import MODEL_KEYS
+from vqseg_core.reporting import slug, write_csv
 
 
 def latent_case(
-    pair, case: LoadedCase, kind: str, level: float, config: NoiseConfig
+    models, case: LoadedCase, kind: str, level: float, config: NoiseConfig
 ) -> list[dict[str, Any]]:
-    """Latent statistics of both networks on one case at one level (one row per network)."""
-    from vqseg_core.analysis import code_flip_rate, latent_variance
+    """Latent statistics of every model on one case at one level (one row per model).
 
+    One engine run (draw 0 decoded, every latent encoded with the clean image). The bottleneck
+    fills ``variance``, ``relative_variance``, ``quantized_variance`` and ``flip_rate``; every
+    other latent (a quantised skip ``skipN``) adds the same columns suffixed ``_skipN``.
+    """
     corruption = Corruption(kind, float(level), case_seed(config.seed, case.case_id))
-    prepared = prepare(pair, case.array, case.spacing)
-    draws = make_draws(prepared, corruption, config.n_draws)
-    clean = None if corruption.is_identity else prepared.x
+    request = RunRequest(models, case.array, tuple(case.spacing), corruption, config.n_draws,
+                         config.device, config.precision, batch_size=config.batch_size)  # fmt: skip
+    run = execute(request)
     rows = []
-    for key in MODEL_KEYS:
-        predictor = pair.predictor(key, config.device, config.precision)
-        out = run_draws(predictor, draws, clean, batch_size=config.batch_size)
-        if out.features is None or out.clean_features is None:
+    for key, mr in run.models.items():
+        if BOTTLENECK not in mr.latents:
             raise ValueError(
                 f"case {case.case_id}: latents are unavailable for volumes larger than the patch "
-                f"size {pair.patch_size} (sliding window); crop the cases or use a 2D pair"
+                f"size {mr.member.patch_size} (sliding window) or run slice by slice; crop the "
+                "cases or use a 2D model set"
             )
-        var = latent_variance(out.features)  # (D, *L)
-        spread = float(out.clean_features.double().var(correction=0))
         row: dict[str, Any] = {
-            "pair": pair.name, "pair_id": pair_id(pair), "case_id": case.case_id, "model": key,
+            "pair": models.name, "pair_id": models.id, "case_id": case.case_id, "model": key,
             "kind": kind, "level": float(level), "n_draws": config.n_draws, "seed": config.seed,
-            "variance": float(var.mean()),
-            "relative_variance": float(var.mean()) / spread if spread > 0 else float("nan"),
-            "latent_shape": list(out.features.shape[1:]),
-            "channel_variance": var.flatten(1).mean(1).tolist(),
         }  # fmt: skip
-        if out.quantized is not None and out.indices is not None and out.clean_indices is not None:
-            q_var = latent_variance(out.quantized)
-            row["quantized_variance"] = float(q_var.mean())
-            row["flip_rate"] = code_flip_rate(out.indices, out.clean_indices)
-            row["channel_quantized_variance"] = q_var.flatten(1).mean(1).tolist()
+        for name, lat in mr.latents.items():
+            row.update(_latent_row(lat, "" if name == BOTTLENECK else f"_{name}"))
         rows.append(row)
     return rows
+
+
+def _latent_row(lat: LatentDraws, suffix: str) -> dict[str, Any]:
+    """Variance, relative variance (and for quantised latents: quantised variance, flip rate)."""
+    from vqseg_core.analysis import code_flip_rate, latent_variance
+
+    var = latent_variance(lat.features)  # (D, *L)
+    assert lat.clean_features is not None
+    spread = float(lat.clean_features.double().var(correction=0))
+    row: dict[str, Any] = {
+        f"variance{suffix}": float(var.mean()),
+        f"relative_variance{suffix}": float(var.mean()) / spread if spread > 0 else float("nan"),
+    }
+    if not suffix:
+        row["latent_shape"] = list(lat.features.shape[1:])
+        row["channel_variance"] = var.flatten(1).mean(1).tolist()
+    if lat.quantized is not None and lat.indices is not None and lat.clean_indices is not None:
+        q_var = latent_variance(lat.quantized)
+        row[f"quantized_variance{suffix}"] = float(q_var.mean())
+        row[f"flip_rate{suffix}"] = code_flip_rate(lat.indices, lat.clean_indices)
+        if not suffix:
+            row["channel_quantized_variance"] = q_var.flatten(1).mean(1).tolist()
+    return row
 
 
 def run_latent(
@@ -146,7 +154,7 @@ def write_latent_outputs(
     for dataset, pair in dict.fromkeys((r["dataset"], r["pair"]) for r in rows):
         group = [r for r in rows if (r["dataset"], r["pair"]) == (dataset, pair)]
         for kind in kinds:
-            name = f"heatmap_{_slug(dataset)}_{_slug(pair)}_{kind}"
+            name = f"heatmap_{slug(dataset)}_{slug(pair)}_{kind}"
             files[name] = latent_heatmaps(
                 group, kind, out / "heatmaps" / f"{name}.png", n_features=n_features,
                 title=f"{dataset} / {pair}: latent variance under {kind} noise",

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from vqseg_core.data.layouts import Case
-from vqseg_core.evaluation.common import load_case, pair_id, write_csv, write_settings
+from vqseg_core.evaluation.common import load_case, pair_id, write_settings
 from vqseg_core.evaluation.segmentation import score_case_draws
 from vqseg_core.evaluation.sharding import Cell, Shard, run_cells
 from vqseg_core.evaluation.store import CellStore, cell_key
 from vqseg_core.perturb import PAPER_KINDS, Corruption, get_spec
+from vqseg_core.reporting import slug, write_csv
 from vqseg_core.robustness import PAPER_LEVELS
 
 ROW_FIRST = ("dataset", "pair", "pair_id", "case_id", "model", "kind", "level", "n_draws", "seed")
@@ -206,7 +207,7 @@ def write_noise_outputs(
     for dataset, pair in dict.fromkeys((r["dataset"], r["pair"]) for r in rows):
         group = [r for r in rows if (r["dataset"], r["pair"]) == (dataset, pair)]
         for kind in kinds:
-            name = f"dice_{_slug(dataset)}_{_slug(pair)}_{kind}"
+            name = f"dice_{slug(dataset)}_{slug(pair)}_{kind}"
             files[name] = metric_vs_level(
                 group,
                 kind,
@@ -214,7 +215,3 @@ def write_noise_outputs(
                 title=f"{dataset} / {pair}: Dice vs {kind} level",
             )
     return files
-
-
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in str(text))

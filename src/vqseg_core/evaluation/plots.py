@@ -8,10 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from vqseg_core.evaluation.tables import MODEL_LABELS
+from vqseg_core.evaluation.tables import _models, model_label
 from vqseg_core.metrics import summarize
 
 COLOURS = {"unet": "tab:orange", "vqunet": "tab:blue"}
+CYCLE = ("tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
+
+
+def model_colour(key: str, position: int) -> str:
+    """The colour of a model in the plots: fixed for the bundled kinds, else by position."""
+    return COLOURS.get(key, CYCLE[position % len(CYCLE)])
 
 
 def _pyplot():
@@ -31,7 +37,7 @@ def metric_vs_level(
     metric: str = "dice_mean",
     title: str = "",
 ) -> Path:
-    """Mean ``metric`` over cases vs level for both networks, with the 95% CI as a band.
+    """Mean ``metric`` over cases vs level for every model, with the 95% CI as a band.
 
     Args:
         rows: per-case rows of one dataset and pair (``noise`` output).
@@ -44,7 +50,8 @@ def metric_vs_level(
     rows = [r for r in rows if r["kind"] == kind]
     levels = sorted({float(r["level"]) for r in rows})
     fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
-    for model, name in MODEL_LABELS.items():
+    for i, model in enumerate(_models(rows)):
+        name, colour = model_label(model), model_colour(model, i)
         stats = [
             summarize(
                 float(r[metric]) for r in rows if r["model"] == model and float(r["level"]) == lv
@@ -54,8 +61,8 @@ def metric_vs_level(
         mean = np.array([s.mean for s in stats])
         low = np.array([s.ci_low if s.n > 1 else s.mean for s in stats])
         high = np.array([s.ci_high if s.n > 1 else s.mean for s in stats])
-        ax.plot(levels, mean, "o-", color=COLOURS[model], label=name)
-        ax.fill_between(levels, low, high, color=COLOURS[model], alpha=0.2, linewidth=0)
+        ax.plot(levels, mean, "o-", color=colour, label=name)
+        ax.fill_between(levels, low, high, color=colour, alpha=0.2, linewidth=0)
     ax.set_xlabel(f"{kind} level (%)")
     ax.set_ylabel(metric.replace("_", " ") + (" (mm)" if metric.startswith("hd95") else ""))
     ax.set_title(title or f"{metric} vs {kind} level (mean, 95% CI)", fontsize=9)
@@ -73,11 +80,18 @@ def save_line_plot(plt: Any, fig: Any, ax: Any, path: Path) -> Path:
     return path
 
 
-HEATMAP_PANELS = (
-    ("unet", "channel_variance", "UNet"),
-    ("vqunet", "channel_variance", "VQ-UNet (raw)"),
-    ("vqunet", "channel_quantized_variance", "VQ-UNet (quantised)"),
-)
+def heatmap_panels(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """``(model, field, row name)``: each model's raw bottleneck, and the quantised one where
+    the model has it (UNet; VQ-UNet raw; VQ-UNet quantised for the bundled pairs)."""
+    out = []
+    for model in _models(rows):
+        quantised = any(r.get("channel_quantized_variance") is not None
+                        for r in rows if r["model"] == model)  # fmt: skip
+        name = model_label(model)
+        out.append((model, "channel_variance", f"{name} (raw)" if quantised else name))
+        if quantised:
+            out.append((model, "channel_quantized_variance", f"{name} (quantised)"))
+    return out
 
 
 def latent_heatmaps(
@@ -98,7 +112,7 @@ def latent_heatmaps(
     levels = sorted({float(r["level"]) for r in rows})
     cases = sorted({r["case_id"] for r in rows})
     panels = {}
-    for model, field, name in HEATMAP_PANELS:
+    for model, field, name in heatmap_panels(rows):
         for lv in levels:
             by_case = {
                 r["case_id"]: r.get(field)

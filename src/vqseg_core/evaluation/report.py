@@ -107,10 +107,10 @@ def build_report(
             f"<details><summary>settings</summary><pre>{html.escape(shown)}</pre></details>"
         )
     pair_rows = "".join(
-        f"<tr><td>{html.escape(p['name'])}</td><td><code>{html.escape(p['sha256']['unet'])}</code></td>"
-        f"<td><code>{html.escape(p['sha256']['vqunet'])}</code></td><td>{html.escape(p['recipe']['name'])}</td></tr>"
-        for p in pairs.values()
-    )
+        f"<tr><td>{html.escape(p['name'])}</td><td>{html.escape(key)}</td>"
+        f"<td><code>{html.escape(sha)}</code></td><td>{html.escape(p['recipe']['name'])}</td></tr>"
+        for p in pairs.values() for key, sha in p["sha256"].items()
+    )  # fmt: skip
     version_rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
         for k, v in versions().items()
@@ -119,11 +119,11 @@ def build_report(
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
 <p>UNet vs VQ-UNet (Santhirasekaram et al., MICCAI 2022). Noise in the [0, 1] intensity frame;
-draw d of a case uses seed hash(seed, case) + d for both networks and every level; means over
+draw d of a case uses seed hash(seed, case) + d for every model and every level; means over
 distinct cases with sd and 95% Student-t intervals; HD95 in mm, undefined (empty mask) values
 left out and counted; latent variance is the per-element population variance across draws.</p>
 {"".join(sections)}
-<h2>Model pairs</h2><table><thead><tr><th>pair</th><th>UNet sha256</th><th>VQ-UNet sha256</th><th>recipe</th></tr></thead><tbody>{pair_rows}</tbody></table>
+<h2>Model sets</h2><table><thead><tr><th>set</th><th>model</th><th>sha256</th><th>recipe</th></tr></thead><tbody>{pair_rows}</tbody></table>
 <h2>Versions</h2><table><tbody>{version_rows}</tbody></table>
 </body></html>
 """

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from vqseg_core.data.layouts import Case
-from vqseg_core.evaluation.common import load_case, pair_id, write_csv, write_settings
+from vqseg_core.evaluation.common import load_case, pair_id, write_settings
 from vqseg_core.evaluation.noise import ROW_FIRST, EvalResult
 from vqseg_core.evaluation.segmentation import score_case_draws
 from vqseg_core.evaluation.sharding import Cell, Shard, run_cells
 from vqseg_core.evaluation.store import CellStore, cell_key
+from vqseg_core.reporting import write_csv
 
 
 def run_shift(

@@ -10,18 +10,43 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from vqseg_core import reporting
 from vqseg_core.metrics import Summary, summarize
 
-MODEL_LABELS = {"unet": "UNet", "vqunet": "VQ-UNet"}
+MODEL_LABELS = {"unet": "UNet", "vqunet": "VQ-UNet", "vqskip": "VQ-UNet (quantised skips)"}
+
+
+def model_label(key: str) -> str:
+    """The display name of a model key (the key itself for keys of the user's own)."""
+    return MODEL_LABELS.get(key, key)
+
+
+def _models(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Model keys in order of first appearance (the set's order; the first is the reference)."""
+    return list(dict.fromkeys(r["model"] for r in rows))
+
+
+def bold_models(values: dict[str, dict[str, float]], lower: bool) -> set[str]:
+    """The models whose cell is bold: each model significantly better than the reference (the
+    first; paired over cases, :func:`paired_winner`), and the reference when it is
+    significantly better than every other model. For two models: the significantly better one.
+    """
+    keys = list(values)
+    if len(keys) < 2:
+        return set()
+    ref, bold, ref_wins = keys[0], set(), True
+    for key in keys[1:]:
+        winner = paired_winner(values[ref], values[key], lower)
+        if winner == "vqunet":  # the second argument (this model) is better
+            bold.add(key)
+        if winner != "unet":
+            ref_wins = False
+    return bold | ({ref} if ref_wins else set())
 
 
 def fmt(value: float, digits: int = 3) -> str:
     """A number for a table: fixed point, or scientific below 0.01; ``nan`` as an en dash."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if value != 0 and abs(value) < 0.01:
-        return f"{value:.1e}"
-    return f"{value:.{digits}f}"
+    return reporting.fmt(value, digits, sci_below=0.01)
 
 
 def summary_cell(s: Summary, ci: bool = True) -> str:
@@ -51,9 +76,9 @@ def _groups(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
 def noise_table(rows: Sequence[dict[str, Any]], kind: str, metric: str = "dice_mean") -> str:
     """Table 3: ``metric`` (mean ± sd [95% CI] over cases) per model at each level of ``kind``.
 
-    One section per (dataset, pair); a model's cell is bold only where it is significantly
-    better: the paired VQ-UNet − UNet difference over cases (cases with both values defined)
-    has a 95% Student-t CI that excludes 0 (higher Dice, lower HD95 is better). A cell notes
+    One section per (dataset, model set), one row per model; a cell is bold only where it is
+    significantly better (:func:`bold_models`: the paired difference over cases to the
+    reference model has a 95% Student-t CI that excludes 0; higher Dice, lower HD95 is better). A cell notes
     the draws with an empty prediction (``empty: n``) if any.
     """
     rows = [r for r in rows if r["kind"] == kind]
@@ -72,7 +97,8 @@ def noise_table(rows: Sequence[dict[str, Any]], kind: str, metric: str = "dice_m
         body.append([f"**{dataset}** ({pair})", *[""] * len(levels)])
         stats: dict[str, list[tuple[Summary, int]]] = {}
         by_case: dict[str, list[dict[str, float]]] = {}
-        for model in MODEL_LABELS:
+        models = _models([r for r in rows if (r["dataset"], r["pair"]) == (dataset, pair)])
+        for model in models:
             stats[model], by_case[model] = [], []
             for level in levels:
                 sel = [
@@ -84,19 +110,19 @@ def noise_table(rows: Sequence[dict[str, Any]], kind: str, metric: str = "dice_m
                 stats[model].append((summarize(float(r[metric]) for r in sel), empty))
                 by_case[model].append({r["case_id"]: float(r[metric]) for r in sel})
         winners = [
-            paired_winner(by_case["unet"][i], by_case["vqunet"][i], lower_better)
+            bold_models({m: by_case[m][i] for m in models}, lower_better)
             for i in range(len(levels))
         ]
-        for model, name in MODEL_LABELS.items():
+        for model in models:
             cells = []
             for i, (s, empty) in enumerate(stats[model]):
                 text = summary_cell(s)
-                if winners[i] == model:
+                if model in winners[i]:
                     text = f"**{text}**"
                 if empty:
                     text += f" (empty: {empty})"
                 cells.append(text)
-            body.append([name, *cells])
+            body.append([model_label(model), *cells])
     title = f"Table 3 style: {label} under {kind} noise (mean ± sd [95% CI] over cases)"
     note = (
         "Each case's value is the mean over its draws (and over classes); *empty: n* counts the "
@@ -107,8 +133,8 @@ def noise_table(rows: Sequence[dict[str, Any]], kind: str, metric: str = "dice_m
 
 
 BOLD_NOTE = (
-    "Bold: the paired VQ-UNet − UNet difference over cases has a 95% CI that excludes 0 "
-    "(no bold: no significant difference)."
+    "Bold: the paired difference over cases to the first model (the reference, UNet for the "
+    "bundled sets) has a 95% CI that excludes 0 (no bold: no significant difference)."
 )
 
 
@@ -139,14 +165,24 @@ def paired_winner(unet: dict[str, float], vqunet: dict[str, float], lower: bool)
     return None
 
 
-LATENT_ROWS = (
-    ("unet", "variance", "UNet: latent variance (raw)"),
-    ("vqunet", "variance", "VQ-UNet: latent variance (raw, before quantisation)"),
-    ("vqunet", "quantized_variance", "VQ-UNet: latent variance (quantised)"),
-    ("unet", "relative_variance", "UNet: relative variance"),
-    ("vqunet", "relative_variance", "VQ-UNet: relative variance (raw)"),
-    ("vqunet", "flip_rate", "VQ-UNet: code-flip rate"),
-)
+def latent_rows(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """``(model, field, row title)`` of the latent tables: raw variance of every model, the
+    quantised variance of the quantised ones, relative variance, then code-flip rates."""
+    models = _models(rows)
+    has = {(r["model"], f) for r in rows for f in ("quantized_variance", "flip_rate") if f in r}
+    out = []
+    for m in models:
+        q = (m, "quantized_variance") in has
+        out.append((m, "variance", f"{model_label(m)}: latent variance (raw"
+                    + (", before quantisation)" if q else ")")))  # fmt: skip
+        if q:
+            out.append((m, "quantized_variance", f"{model_label(m)}: latent variance (quantised)"))
+    for m in models:
+        out.append((m, "relative_variance", f"{model_label(m)}: relative variance"
+                    + (" (raw)" if (m, "quantized_variance") in has else "")))  # fmt: skip
+    out += [(m, "flip_rate", f"{model_label(m)}: code-flip rate")
+            for m in models if (m, "flip_rate") in has]  # fmt: skip
+    return out
 
 
 def latent_table(rows: Sequence[dict[str, Any]], levels: Sequence[float] | None = None) -> str:
@@ -166,7 +202,7 @@ def latent_table(rows: Sequence[dict[str, Any]], levels: Sequence[float] | None 
     columns = list(dict.fromkeys((r["dataset"], r["kind"]) for r in chosen))
     header = ["", *[f"{d}: {k}" for d, k in columns]]
     body = []
-    for model, field, name in LATENT_ROWS:
+    for model, field, name in latent_rows(chosen):
         cells = []
         for dataset, kind in columns:
             sel = [
@@ -188,7 +224,8 @@ def latent_level_table(rows: Sequence[dict[str, Any]], kind: str) -> str:
     body = []
     for dataset, pair in _groups(rows):
         body.append([f"**{dataset}** ({pair})", *[""] * len(levels)])
-        for model, field, name in LATENT_ROWS:
+        group = [r for r in rows if (r["dataset"], r["pair"]) == (dataset, pair)]
+        for model, field, name in latent_rows(group):
             cells = []
             for level in levels:
                 sel = [
@@ -207,7 +244,7 @@ def shift_table(rows: Sequence[dict[str, Any]]) -> str:
     """Table 4: mean Dice and HD95 (mm) in-domain and across domains, per pair.
 
     Columns: the in-domain dataset, then ``A→B`` for each shifted dataset B (A the in-domain
-    one); rows UNet and VQ-UNet; a value is bold only where that model is significantly
+    one); one row per model; a value is bold only where that model is significantly
     better, i.e. the paired difference over cases has a 95% CI excluding 0
     (:func:`paired_winner`).
     """
@@ -219,7 +256,8 @@ def shift_table(rows: Sequence[dict[str, Any]]) -> str:
         columns = [("in-domain", home, home)] + [("shifted", t, f"{home}→{t}") for t in targets]
         header = ["", *[f"{title} {m}" for _, _, title in columns for m in ("Dice", "HD95")]]
         stats, values = {}, {}
-        for model in MODEL_LABELS:
+        models = _models(sel)
+        for model in models:
             for role, dataset, _ in columns:
                 cases = [
                     r
@@ -231,19 +269,17 @@ def shift_table(rows: Sequence[dict[str, Any]]) -> str:
                     stats[model, dataset, metric] = summarize(float(r[col]) for r in cases)
                     values[model, dataset, metric] = {r["case_id"]: float(r[col]) for r in cases}
         body = []
-        for model, name in MODEL_LABELS.items():
+        for model in models:
             cells = []
             for _, dataset, _ in columns:
                 for metric in ("dice", "hd95"):
                     s = stats[model, dataset, metric]
                     text = fmt(s.mean, 3 if metric == "dice" else 2)
-                    winner = paired_winner(
-                        values["unet", dataset, metric],
-                        values["vqunet", dataset, metric],
-                        metric == "hd95",
+                    bold = bold_models(
+                        {m: values[m, dataset, metric] for m in models}, metric == "hd95"
                     )
-                    cells.append(f"**{text}**" if winner == model else text)
-            body.append([name, *cells])
+                    cells.append(f"**{text}**" if model in bold else text)
+            body.append([model_label(model), *cells])
         n = {d: len({r["case_id"] for r in sel if r["dataset"] == d}) for _, d, _ in columns}
         lines += [f"**{pair}** (cases: " + ", ".join(f"{d} {k}" for d, k in n.items()) + ")", ""]
         lines += [*_table(header, body), ""]

@@ -90,10 +90,10 @@ def test_noise_latent_shift_report_end_to_end(discs, tiny_pair_files, tmp_path, 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ([], "name a model pair"),
-        (["--pair", "no-such-pair"], "unknown model pair"),
+        ([], "name the models"),
+        (["--pair", "no-such-pair"], "unknown model set"),
         (["--unet", "u.json"], "go together"),
-        (["--pair", "x", "--levels", "99"], "unknown model pair"),
+        (["--pair", "x", "--levels", "99"], "unknown model set"),
     ],
 )
 def test_user_errors_exit_2_with_a_message(discs, tmp_path, capsys, extra, message) -> None:

@@ -87,7 +87,7 @@ def test_report_is_one_self_contained_page(latent_run, shift_run, tmp_path) -> N
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "<table>" in text
     assert "data:image/png;base64," in text and 'src="http' not in text
-    assert "Model pairs" in text and "torch" in text
+    assert "Model sets" in text and "torch" in text
     with pytest.raises(ValueError, match=r"settings\.json"):
         build_report([tmp_path], tmp_path / "x.html")
 
