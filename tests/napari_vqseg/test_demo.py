@@ -1,4 +1,5 @@
-"""vqseg-demo: headless screenshot run with the tiny pair, and its usage errors."""
+"""vqseg-demo: headless screenshot runs (a pair of exports; a bundled set plus an export), and
+its usage errors."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import sys
 
 import pytest
 
-from napari_vqseg.demo import main
+from napari_vqseg.demo import build_parser, main, model_choice
+from napari_vqseg.explorer.settings import FROM_FILES
 
 
 def test_demo_refuses_one_model_file(capsys) -> None:
@@ -16,25 +18,75 @@ def test_demo_refuses_one_model_file(capsys) -> None:
     assert "--vqunet" in capsys.readouterr().err
 
 
-def test_demo_without_a_bundled_pair_says_to_pass_files(capsys, tmp_path) -> None:
+def test_demo_without_a_bundled_set_says_to_pass_files(capsys, tmp_path) -> None:
     status = main(["--pair", "no-such-pair", "--screenshot", str(tmp_path / "s.png")])
     assert status == 2
-    assert "--unet" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--models" in err and "--unet" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], ("chest-xray", (), None)),
+        (["--models", "unet,vqunet"], ("chest-xray", (), ("unet", "vqunet"))),
+        (["--models", "vqunet, x/mine.json"], ("chest-xray", ("x/mine.json",), ("vqunet",))),
+        (["--models", "a.json,b.safetensors"], (FROM_FILES, ("a.json", "b.safetensors"), None)),
+        (["--unet", "u.json", "--vqunet", "v.json"], (FROM_FILES, ("u.json", "v.json"), None)),
+    ],
+)
+def test_models_option_mixes_set_keys_and_export_files(argv, expected) -> None:
+    assert model_choice(build_parser().parse_args(argv), "chest-xray") == expected
+
+
+def test_models_and_unet_options_exclude_each_other() -> None:
+    args = build_parser().parse_args(["--models", "unet", "--unet", "u", "--vqunet", "v"])
+    with pytest.raises(ValueError, match="either --models"):
+        model_choice(args, "chest-xray")
+
+
+def _run(args: list[str], shot) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "napari_vqseg.demo", "--sample", "chest-xray", "--noise", "gaussian",
+           "--draws", "2", *args, "--screenshot", str(shot), "--timeout", "150"]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.gui
 @pytest.mark.slow
 def test_demo_saves_screenshot_and_summary(tiny_pair_files, tmp_path) -> None:
     shot = tmp_path / "demo.png"
-    cmd = [sys.executable, "-m", "napari_vqseg.demo", "--sample", "chest-xray", "--noise", "gaussian",
-           "--level", "20", "--draws", "2", "--unet", str(tiny_pair_files["unet"]),
-           "--vqunet", str(tiny_pair_files["vqunet"]), "--screenshot", str(shot), "--timeout", "120"]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    out = _run(["--level", "20", "--unet", str(tiny_pair_files["unet"]),
+                "--vqunet", str(tiny_pair_files["vqunet"])], shot)  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     assert shot.stat().st_size > 10_000
     summary = json.loads(shot.with_suffix(".json").read_text(encoding="utf-8"))
     assert summary["corruption"]["kind"] == "gaussian" and summary["corruption"]["level"] == 20.0
     names = {layer["name"] for layer in summary["layers"]}
-    assert {"UNet: mask", "VQ-UNet: mask", "chest-xray"} <= names
-    assert {row["model"] for row in summary["metrics"]} == {"unet", "vqunet"}
-    assert summary["device"] == "cpu"
+    assert {"UNet · mask", "VQ-UNet · mask", "chest-xray"} <= names
+    assert {row["model"] for row in summary["latent"]} == {"unet", "vqunet"}
+    assert summary["device"] == "cpu" and summary["grid"]["enabled"]
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_demo_compares_the_bundled_set_with_an_export(tiny_pair_files, tmp_path) -> None:
+    shot = tmp_path / "three.png"
+    out = _run(["--level", "10", "--models", f"unet,vqunet,{tiny_pair_files['vqunet']}"], shot)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads(shot.with_suffix(".json").read_text(encoding="utf-8"))
+    assert summary["compared"][:2] == ["unet", "vqunet"] and len(summary["compared"]) == 3
+    added = summary["models"]["members"][2]
+    assert added["name"].startswith("VQ-UNet (") and added["file"].endswith("tiny-vqunet.json")
+    assert {row["model"] for row in summary["metrics"]} == set(summary["compared"])
+    assert summary["grid"]["shape"] == [1, 3]
+
+
+def test_demo_refuses_an_out_of_range_level_with_the_corruptions_message(capsys, tmp_path) -> None:
+    status = main(["--level", "500", "--noise", "gaussian", "--screenshot", str(tmp_path / "s.png")])
+    assert status == 2
+    assert "level 500.0 out of range for 'gaussian'" in capsys.readouterr().err  # before napari
+
+
+def test_demo_refuses_an_unknown_model_key(capsys, tmp_path) -> None:
+    assert main(["--models", "unet,nope", "--screenshot", str(tmp_path / "s.png")]) == 2
+    assert "no model nope" in capsys.readouterr().err

@@ -1,46 +1,59 @@
-"""The explorer's napari layers: made once, updated in place on every result (no Qt here).
+"""The explorer's napari layers: made once per model, updated in place on every result (no Qt).
 
-Each layer carries its role in ``layer.metadata["vqseg_role"]`` so it is found again even if the
+Each model of the view gets one panel's worth of layers, named ``"<model> · <what>"`` (e.g.
+``"VQ-UNet · mask"``) so the layer list stays grouped by model. Each layer carries its role,
+``"<what>:<model key>"``, in ``layer.metadata["vqseg_role"]`` so it is found again even if the
 user renames it; a deleted layer is made again on the next result. Input-grid layers copy the
-analysed image layer's ``scale`` / ``translate``; latent maps add the view's ``latent_scale`` and
-``latent_translate`` (input pixels per latent cell, centre of cell 0).
+analysed image layer's ``scale`` / ``translate``; latent maps (of the one latent chosen in the
+controls: the bottleneck, or a quantised skip) add that latent's own geometry (input pixels
+per latent cell, centre of cell 0).
 
 On a volume under a 2D slice model the latent maps are those of one axial slice (the one on
 screen when the run started): ``(h, w, 1)`` layers placed at that slice, named
-``"... (slice N)"``, so they show on that slice only. While a volume runs, :meth:`show_partial`
-puts each model's mask in as soon as the slice on screen is final.
+``"... (slice N)"``. While a volume runs, :meth:`ExplorerLayers.show_partial` puts each model's
+mask in as soon as the slice on screen is final.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from napari_vqseg._layers import IMAGE_KEY
-from napari_vqseg.explorer.layout import grid_plan, stacked_order
+from napari_vqseg.explorer.layout import SPACER, grid_plan, grid_shape, stacked_order
+from napari_vqseg.explorer.settings import BOTTLENECK
 
 if TYPE_CHECKING:
     import napari
 
 ROLE_KEY = "vqseg_role"
-MODEL_LABEL = {"unet": "UNet", "vqunet": "VQ-UNet"}
-# role: (layer name, layer type, grid cell); cells are listed bottom layer first
-ROLES: dict[str, tuple[str, str, str]] = {
-    "corrupted:unet": ("UNet: corrupted image", "image", "unet"),
-    "latent:unet": ("UNet: latent variance", "image", "unet"),
-    "disagreement": ("disagreement (UNet vs VQ-UNet)", "labels", "unet"),
-    "mask:unet": ("UNet: mask", "labels", "unet"),
-    "gt:unet": ("UNet: ground truth", "labels", "unet"),
-    "corrupted:vqunet": ("VQ-UNet: corrupted image", "image", "vqunet"),
-    "latent:vqunet": ("VQ-UNet: latent variance", "image", "vqunet"),
-    "codes:vqunet": ("VQ-UNet: codebook assignment", "labels", "vqunet"),
-    "flips:vqunet": ("VQ-UNet: code flips", "image", "vqunet"),
-    "mask:vqunet": ("VQ-UNet: mask", "labels", "vqunet"),
-    "gt:vqunet": ("VQ-UNet: ground truth", "labels", "vqunet"),
+SEP = " · "
+ROLES: dict[str, tuple[str, str]] = {
+    "corrupted": ("corrupted image", "image"),
+    "latent": ("latent variance", "image"),
+    "codes": ("codebook assignment", "labels"),
+    "flips": ("code flips", "image"),
+    "disagreement": ("disagreement", "labels"),
+    "mask": ("mask", "labels"),
+    "gt": ("ground truth", "labels"),
 }
-HIDDEN_AT_FIRST = ("latent:unet", "latent:vqunet", "codes:vqunet", "flips:vqunet", "disagreement")
-LATENT_ROLES = ("latent:unet", "latent:vqunet", "codes:vqunet", "flips:vqunet")
+"""Per model, bottom first: what the layer shows -> (name after the model's, layer type)."""
+HIDDEN_AT_FIRST = ("latent", "codes", "flips", "disagreement")
+LATENT_ROLES = ("latent", "codes", "flips")
+CAPTION_SIZE = 13
+
+
+def role(what: str, key: str) -> str:
+    """The role of one model's layer: ``"mask:vqunet"``."""
+    return f"{what}:{key}"
+
+
+def split_role(name: str) -> tuple[str, str]:
+    """``(what, model key)`` of a role."""
+    what, _, key = name.partition(":")
+    return what, key
 
 
 def base_geometry(source: Any) -> dict[str, Any]:
@@ -55,12 +68,15 @@ class ExplorerLayers:
 
     def __init__(self, viewer: napari.Viewer) -> None:
         self.viewer = viewer
+        self.keys: list[str] = []
+        self.colours: dict[str, str] = {}
         self._saved_visibility: dict[int, bool] = {}
+        self._base: dict[str, Any] | None = None
 
-    def layer(self, role: str) -> Any | None:
-        """The viewer's layer of ``role``, or ``None``."""
+    def layer(self, role_name: str) -> Any | None:
+        """The viewer's layer of a role (``"mask:vqunet"``), or ``None``."""
         for layer in self.viewer.layers:
-            if layer.metadata.get(ROLE_KEY) == role:
+            if layer.metadata.get(ROLE_KEY) == role_name:
                 return layer
         return None
 
@@ -68,77 +84,113 @@ class ExplorerLayers:
         """Every explorer layer now in the viewer."""
         return [lay for lay in self.viewer.layers if ROLE_KEY in lay.metadata]
 
-    def show(self, view: Any, source: Any, gt: Any | None = None) -> list[str]:
-        """Put a :class:`~vqseg_core.robustness.RobustnessView` into the layers; returns roles shown."""
-        base = base_geometry(source)
+    def show(
+        self,
+        view: Any,
+        source: Any,
+        gt: Any | None = None,
+        legend: Mapping[str, Any] | None = None,
+        latent: str = BOTTLENECK,
+    ) -> list[str]:
+        """Put a :class:`~vqseg_core.robustness.RobustnessView` into the layers.
+
+        Args:
+            view: the view (its models in panel order; its reference model).
+            source: the analysed image layer (geometry, metadata for the writer).
+            gt: the ground-truth layer (drawn as a contour in every panel), or ``None``.
+            legend: ``{key: MemberInfo}`` display names and colours (default: the view's).
+            latent: which latent's maps to show (a model without it shows none).
+
+        Returns:
+            The roles shown.
+        """
+        base = self._base = base_geometry(source)
         scale, translate = base["scale"], base["translate"]
-        suffix = (
-            "" if getattr(view, "latent_slice", None) is None else f" (slice {view.latent_slice})"
-        )
-        lat_scale = scale * np.asarray(view.latent_scale, dtype=float)
-        lat = {**base, "scale": lat_scale,
-               "translate": translate + scale * np.asarray(view.latent_translate or 0.0, dtype=float)}  # fmt: skip
+        names = {k: _display(legend, k, mv) for k, mv in view.models.items()}
+        self.keys = list(view.models)
+        self.colours = {k: _colour(legend, k, mv) for k, mv in view.models.items()}
+        for layer in self.all():  # models no longer compared
+            what, key = split_role(layer.metadata[ROLE_KEY])
+            if what + ":" != SPACER and key not in view.models:
+                self.viewer.layers.remove(layer)
+        notes = [] if latent == BOTTLENECK else [latent]
+        if getattr(view, "latent_slice", None) is not None:
+            notes.append(f"slice {view.latent_slice}")
+        suffix = f" ({', '.join(notes)})" if notes else ""
         like = source.metadata.get(IMAGE_KEY)
         meta = {IMAGE_KEY: like} if like is not None else {}
         shown: list[str] = []
 
-        def put(role: str, data: np.ndarray | None, geometry: dict[str, Any], **style: Any) -> None:
+        def put(what: str, key: str, data: Any, geometry: dict[str, Any], name: str,
+                **style: Any) -> None:  # fmt: skip
             if data is None:
-                self.remove(role)
+                self.remove(role(what, key))
                 return
-            name = ROLES[role][0] + (suffix if role in LATENT_ROLES else "")
-            self._put(role, data, geometry, meta if geometry is base else {}, style, name)
-            shown.append(role)
+            self._put(role(what, key), np.asarray(data), geometry,
+                      meta if geometry is base else {}, style, name)  # fmt: skip
+            shown.append(role(what, key))
 
-        peak = max([float(np.nanmax(m.latent_variance)) for m in view.models.values()
-                    if m.latent_variance is not None and m.latent_variance.size] or [0.0])  # fmt: skip
-        for key in ("unet", "vqunet"):
-            model = view.models[key]
-            put(
-                f"corrupted:{key}",
-                view.corrupted,
-                base,
-                colormap="gray",
-                contrast_limits=(0.0, 1.0),
-            )
-            put(f"latent:{key}", model.latent_variance, lat, colormap="inferno",
-                contrast_limits=(0.0, peak or 1.0), opacity=0.6, blending="additive")  # fmt: skip
-            put(f"mask:{key}", model.labels, base, opacity=0.5)
-            put(
-                f"gt:{key}",
-                None if gt is None else np.asarray(gt.data),
-                base,
-                contour=1,
-                opacity=0.9,
-            )
-        vq = view.models["vqunet"]
-        codes = None if vq.indices is None else (np.asarray(vq.indices, dtype=np.int32) + 1)
-        put("codes:vqunet", codes, lat, opacity=0.6)
-        put("flips:vqunet", vq.flip_map, lat, colormap="magma", contrast_limits=(0.0, 1.0),
-            opacity=0.7, blending="additive")  # fmt: skip
-        put("disagreement", view.disagreement.astype(np.uint8), base, opacity=0.8, colormap=_red())
+        chosen = {k: mv.latents.get(latent) for k, mv in view.models.items()}
+        peaks = [float(np.nanmax(lat.variance)) for lat in chosen.values()
+                 if lat is not None and lat.variance is not None and lat.variance.size]  # fmt: skip
+        peak = max(peaks, default=0.0) or 1.0
+        ref = names.get(view.reference, view.reference)
+        gt_data = None if gt is None else np.asarray(gt.data)
+        for key, mv in view.models.items():
+            name, lat = names[key], chosen[key]
+            geo = base
+            if lat is not None:
+                geo = {**base, "scale": scale * np.asarray(lat.scale, dtype=float),
+                       "translate": translate + scale * np.asarray(lat.translate, dtype=float)}  # fmt: skip
+            label = {what: f"{name}{SEP}{spec[0]}" for what, spec in ROLES.items()}
+            put("corrupted", key, view.corrupted, base, label["corrupted"], colormap="gray",
+                contrast_limits=(0.0, 1.0))  # fmt: skip
+            put("latent", key, None if lat is None else lat.variance, geo, label["latent"] + suffix,
+                colormap="inferno", contrast_limits=(0.0, peak), opacity=0.6, blending="additive")  # fmt: skip
+            codes = None if lat is None or lat.indices is None else lat.indices.astype(np.int32) + 1
+            put("codes", key, codes, geo, label["codes"] + suffix, opacity=0.6)
+            put("flips", key, None if lat is None else lat.flip_map, geo, label["flips"] + suffix,
+                colormap="magma", contrast_limits=(0.0, 1.0), opacity=0.7, blending="additive")  # fmt: skip
+            differs = mv.disagreement if mv.disagreement is not None else view.disagreement
+            what = f"differs from {ref}" if key != view.reference else "any model differs"
+            put("disagreement", key, differs.astype(np.uint8), base, f"{name}{SEP}{what}",
+                opacity=0.8, colormap=_red())  # fmt: skip
+            put("mask", key, mv.labels, base, label["mask"], opacity=0.5)
+            put("gt", key, gt_data, base, label["gt"], contour=1, opacity=0.9)
         return shown
 
-    def show_partial(self, model: str, labels: np.ndarray, source: Any) -> bool:
-        """Put one model's mask of a volume still running in; True if a layer was made."""
-        made = self.layer(f"mask:{model}") is None
+    def show_partial(
+        self, key: str, labels: np.ndarray, source: Any, name: str, keys: Sequence[str]
+    ) -> bool:
+        """Put one model's mask of a volume still running in; True if a layer was made.
+
+        Args:
+            key: the model's key; ``name``: its display name.
+            labels: its labels on the input grid (slices not yet final are 0).
+            source: the analysed image layer.
+            keys: every compared model, in panel order.
+        """
+        self.keys = list(keys)
+        made = self.layer(role("mask", key)) is None
         like = source.metadata.get(IMAGE_KEY)
         meta = {IMAGE_KEY: like} if like is not None else {}
-        self._put(f"mask:{model}", labels, base_geometry(source), meta, {"opacity": 0.5})
+        self._base = base_geometry(source)
+        self._put(role("mask", key), labels, self._base, meta, {"opacity": 0.5},
+                  f"{name}{SEP}{ROLES['mask'][0]}")  # fmt: skip
         return made
 
     def _put(
         self,
-        role: str,
+        role_name: str,
         data: np.ndarray,
         geometry: dict[str, Any],
         meta: dict,
         style: dict,
-        name: str | None = None,
+        name: str,
     ) -> None:
-        default, kind, _cell = ROLES[role]
-        name = name or default
-        layer = self.layer(role)
+        what, key = split_role(role_name)
+        kind = ROLES[what][1]
+        layer = self.layer(role_name)
         if layer is not None and (layer.data.shape != data.shape or not _same_kind(layer, kind)):
             self.viewer.layers.remove(layer)
             layer = None
@@ -147,21 +199,36 @@ class ExplorerLayers:
             contour = style.pop("contour", 0)
             if kind == "labels":
                 style = {k: v for k, v in style.items() if k not in ("contrast_limits", "blending")}
-            layer = add(data, name=name, metadata={ROLE_KEY: role, **meta}, **geometry, **style,
-                        visible=role not in HIDDEN_AT_FIRST)  # fmt: skip
+            layer = add(data, name=name, metadata={ROLE_KEY: role_name, **meta}, **geometry,
+                        **style, visible=what not in HIDDEN_AT_FIRST)  # fmt: skip
             if contour:
                 layer.contour = contour
+            if what == "corrupted":
+                self._caption(layer, self.colours.get(key))
             return
         layer.scale, layer.translate = geometry["scale"], geometry["translate"]
         layer.data = data
-        if role in LATENT_ROLES and layer.name != name and name not in self.viewer.layers:
+        if layer.name != name and name not in self.viewer.layers:
             layer.name = name
-        if "contrast_limits" in style and kind == "image":
+        if kind == "image" and "contrast_limits" in style:
             layer.contrast_limits = style["contrast_limits"]
+        if what == "corrupted":
+            self._caption(layer, self.colours.get(key))
 
-    def remove(self, role: str) -> None:
-        """Remove the layer of ``role`` if present."""
-        layer = self.layer(role)
+    @staticmethod
+    def _caption(layer: Any, colour: str | None) -> None:
+        """The panel's caption: the corrupted image's name, in the model's colour."""
+        overlay = getattr(layer, "name_overlay", None)  # napari >= 0.6
+        if overlay is None:
+            return
+        overlay.font_size = CAPTION_SIZE
+        overlay.box = True
+        if colour:
+            overlay.color = colour
+
+    def remove(self, role_name: str) -> None:
+        """Remove the layer of a role if present."""
+        layer = self.layer(role_name)
         if layer is not None:
             self.viewer.layers.remove(layer)
 
@@ -171,35 +238,58 @@ class ExplorerLayers:
             self.viewer.layers.remove(layer)
 
     def arrange(self, side_by_side: bool) -> None:
-        """Grid mode with the UNet and VQ-UNet layers in two cells, or one stacked canvas."""
+        """Grid mode with one panel per model (``1 x n`` up to 3, ``2 x 3`` beyond), or one
+        stacked canvas."""
         ours = {lay.metadata[ROLE_KEY]: lay for lay in self.all()}
-        if not ours:
+        keys = [k for k in self.keys if any(split_role(r)[1] == k for r in ours)]
+        if not keys:
             return
         others = [lay for lay in self.viewer.layers if ROLE_KEY not in lay.metadata]
-        key = {id(lay): str(id(lay)) for lay in self.viewer.layers}
-        by_key = {key[id(lay)]: lay for lay in self.viewer.layers}
-        cells = [[key[id(ours[r])] for r, spec in ROLES.items() if spec[2] == cell and r in ours]
-                 for cell in ("unet", "vqunet")]  # fmt: skip
+        ident = {id(lay): str(id(lay)) for lay in self.viewer.layers}
+        cells = [[ident[id(ours[role(w, k)])] for w in ROLES if role(w, k) in ours] for k in keys]
         grid = self.viewer.canvas.grid
+        corrupted = [ours[role("corrupted", k)] for k in keys if role("corrupted", k) in ours]
         if side_by_side:
-            plan = grid_plan(cells, [key[id(lay)] for lay in others])
+            plan = grid_plan(cells, [ident[id(lay)] for lay in others])
+            by_id = {ident[id(lay)]: lay for lay in self.viewer.layers}
+            by_id.update(self._spacers(plan.spacers, ours))
             for lay in others:
                 self._saved_visibility.setdefault(id(lay), bool(lay.visible))
                 lay.visible = False
-            self._reorder([by_key[k] for k in plan.order])
-            if "corrupted:vqunet" in ours:
-                ours["corrupted:vqunet"].visible = True
-            grid.stride, grid.shape, grid.enabled = plan.stride, (1, 2), True
-        else:
-            grid.enabled = False
-            for lay in others:
-                if id(lay) in self._saved_visibility:
-                    lay.visible = self._saved_visibility.pop(id(lay))
-            bottom = [ours[r] for r in ("corrupted:vqunet", "corrupted:unet") if r in ours]
-            top = [lay for r, lay in ours.items() if not r.startswith("corrupted")]
-            if "corrupted:vqunet" in ours:
-                ours["corrupted:vqunet"].visible = False
-            self._reorder(stacked_order(bottom, top, others))
+            self._reorder([by_id[k] for k in plan.order])
+            for lay in corrupted:
+                lay.visible = True
+                lay.name_overlay.visible = True
+            grid.stride, grid.shape, grid.enabled = plan.stride, grid_shape(len(keys)), True
+            return
+        grid.enabled = False
+        self._spacers([], ours)
+        for lay in others:
+            if id(lay) in self._saved_visibility:
+                lay.visible = self._saved_visibility.pop(id(lay))
+        for i, lay in enumerate(corrupted):
+            lay.visible = i == 0
+            lay.name_overlay.visible = False
+        top = [lay for r, lay in ours.items()
+               if lay not in corrupted and not r.startswith(SPACER)]  # fmt: skip
+        self._reorder(stacked_order(corrupted, top, others))
+
+    def _spacers(self, names: Sequence[str], ours: dict[str, Any]) -> dict[str, Any]:
+        """Make the spacers a grid plan asks for; remove the others."""
+        for r, lay in ours.items():
+            if r.startswith(SPACER) and r not in names:
+                self.viewer.layers.remove(lay)
+        made = {}
+        ndim = self.viewer.dims.ndim if self._base is None else len(self._base["scale"])
+        for name in names:
+            lay = ours.get(name) or self.viewer.add_image(
+                np.zeros((1,) * ndim, np.float32), name="(grid spacer)", visible=False,
+                metadata={ROLE_KEY: name},
+                **({} if self._base is None else {"scale": self._base["scale"],
+                                                  "translate": self._base["translate"]}),
+            )  # fmt: skip
+            made[name] = lay
+        return made
 
     def _reorder(self, layers: list[Any]) -> None:
         current = list(self.viewer.layers)
@@ -209,6 +299,16 @@ class ExplorerLayers:
             index = list(self.viewer.layers).index(layer)
             if index != target:
                 self.viewer.layers.move(index, target)
+
+
+def _display(legend: Mapping[str, Any] | None, key: str, mv: Any) -> str:
+    info = (legend or {}).get(key)
+    return getattr(info, "name", None) or mv.name or key
+
+
+def _colour(legend: Mapping[str, Any] | None, key: str, mv: Any) -> str:
+    info = (legend or {}).get(key)
+    return getattr(info, "colour", None) or mv.colour or "#f0f1f2"
 
 
 def _same_kind(layer: Any, kind: str) -> bool:

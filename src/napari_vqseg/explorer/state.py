@@ -1,9 +1,9 @@
-"""Qt-free state of the Robustness Explorer: settings, the result cache and job bookkeeping.
+"""The explorer session's bookkeeping (no Qt, no torch): the result cache and the jobs.
 
-The widget turns every control change into an :class:`ExplorerSettings`; the cache key of a
-result is ``(pair, kind, level, seed, n_draws, image, ground truth)``; each inference is a
-:class:`Job` whose ``cancelled`` flag the worker polls through ``job.cancel`` (a callable), and
-starting a new job cancels every older one (stale work is dropped, never shown).
+Each piece of background work is a :class:`Job` whose ``cancelled`` flag the worker polls
+through ``job.cancel`` (a callable); starting a job cancels the older ones of its kind, whose
+results are dropped, never shown. :class:`~napari_vqseg.explorer.session.ExplorerSession`
+owns one :class:`ResultCache` and one :class:`JobTracker`.
 """
 
 from __future__ import annotations
@@ -12,70 +12,11 @@ import hashlib
 import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-FROM_FILES = "From files..."
-SETTINGS_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ExplorerSettings:
-    """Everything the user chose, JSON-able; the explorer view can be restored from it.
-
-    Attributes:
-        pair: a bundled pair name, or :data:`FROM_FILES`.
-        pair_files: ``(unet export, vqunet export)`` when ``pair`` is :data:`FROM_FILES`.
-        kind: corruption kind (a key of :data:`vqseg_core.perturb.REGISTRY`).
-        level: corruption level in the kind's units.
-        seed: seed of the noise draws.
-        n_draws: number of noise draws for latent variance and code flips.
-        device: ``"cpu"``, ``"cuda"`` or ``"mps"``.
-        image_layer: name of the image layer analysed.
-        gt_layer: name of the ground-truth Labels layer, or ``None``.
-        side_by_side: grid mode with the UNet and VQ-UNet layers in two cells.
-    """
-
-    pair: str = ""
-    pair_files: tuple[str, str] | None = None
-    kind: str = "gaussian"
-    level: float = 10.0
-    seed: int = 0
-    n_draws: int = 4
-    device: str = "cpu"
-    image_layer: str | None = None
-    gt_layer: str | None = None
-    side_by_side: bool = True
-
-    def with_(self, **changes: Any) -> ExplorerSettings:
-        """A copy with some fields changed."""
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (see :meth:`from_dict`)."""
-        data = asdict(self)
-        data["pair_files"] = list(self.pair_files) if self.pair_files else None
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ExplorerSettings:
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown explorer settings: {unknown}")
-        values = dict(data)
-        if values.get("pair_files"):
-            values["pair_files"] = tuple(str(p) for p in values["pair_files"])
-        if "level" in values:
-            values["level"] = float(values["level"])
-        for name in ("seed", "n_draws"):
-            if name in values:
-                values[name] = int(values[name])
-        return cls(**values)
 
 
 def array_fingerprint(array: Any) -> str:
@@ -88,35 +29,6 @@ def array_fingerprint(array: Any) -> str:
     if flat.size:
         digest.update(np.float64(flat.astype(np.float64).sum()).tobytes())
     return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class CacheKey:
-    """What a result depends on: pair, corruption, draws and the two input arrays."""
-
-    pair: str
-    kind: str
-    level: float
-    seed: int
-    n_draws: int
-    image: str
-    ground_truth: str | None = None
-
-
-def pair_id(name: str, sha256: dict[str, str] | None) -> str:
-    """A pair's identity in cache keys and reports: its name plus both weight hashes."""
-    hashes = sha256 or {}
-    return f"{name}:{hashes.get('unet', '')[:16]}:{hashes.get('vqunet', '')[:16]}"
-
-
-def make_key(
-    settings: ExplorerSettings, pair: str, image_id: str, gt_id: str | None = None
-) -> CacheKey:
-    """The cache key of ``settings`` applied to one image (and ground truth)."""
-    return CacheKey(
-        pair, settings.kind, round(float(settings.level), 6), int(settings.seed),
-        int(settings.n_draws), image_id, gt_id,
-    )  # fmt: skip
 
 
 class ResultCache:
@@ -162,21 +74,31 @@ class ResultCache:
             return len(self._items)
 
     def clear(self) -> None:
-        """Forget everything (e.g. after a different pair was loaded)."""
+        """Forget everything."""
         with self._lock:
             self._items.clear()
 
 
 @dataclass
 class Job:
-    """One unit of background work; ``cancel`` is the callable handed to the core."""
+    """One unit of background work; ``cancel`` is the callable handed to the core.
+
+    Attributes:
+        id: increasing number.
+        key: what it computes (jobs of one kind with equal keys are the same job).
+        kind: ``"analyse"``, ``"sweep"`` or ``"models"``.
+        cancelled: set when a newer job of its kind started, or on cancel.
+        done: set when its worker returned.
+        work: what the worker thread runs (no arguments; returns like
+            :func:`napari_vqseg.explorer.workers.guarded`).
+    """
 
     id: int
     key: Hashable
     kind: str = "analyse"
     cancelled: bool = False
     done: bool = False
-    result: Any = field(default=None, repr=False)
+    work: Callable[[], Any] | None = field(default=None, repr=False)
 
     def cancel(self) -> bool:
         """Whether this job should stop (polled by the worker)."""
@@ -212,6 +134,14 @@ class JobTracker:
             self._jobs.pop(job.id, None)
             return not job.cancelled
 
+    def live(self, key: Hashable, kind: str) -> Job | None:
+        """The running, not cancelled job of ``kind`` computing ``key``, or ``None``."""
+        with self._lock:
+            for job in self._jobs.values():
+                if job.kind == kind and job.key == key and not job.cancelled:
+                    return job
+            return None
+
     def is_current(self, job: Job) -> bool:
         """Whether ``job`` is still running and not cancelled."""
         with self._lock:
@@ -231,10 +161,8 @@ class JobTracker:
         with self._lock:
             return list(self._jobs.values())
 
-
-def level_grid(minimum: float, maximum: float, identity: float, n: int = 7) -> list[float]:
-    """``n`` levels for a sweep from the identity level to the far end of the kind's range."""
-    if n < 2:
-        raise ValueError(f"a sweep needs at least 2 levels, got {n}")
-    end = maximum if abs(maximum - identity) >= abs(identity - minimum) else minimum
-    return [float(v) for v in np.round(np.linspace(identity, end, n), 6)]
+    @property
+    def busy(self) -> bool:
+        """Whether a job that is not cancelled is running."""
+        with self._lock:
+            return any(not j.cancelled for j in self._jobs.values())

@@ -1,29 +1,30 @@
-"""What the explorer's worker threads run (Qt-free): analysis, level sweeps, pair loading.
+"""What the explorer's worker threads run (no Qt): an analysis, a level sweep, loading models.
 
-Each returns ``("ok", value)``, ``("cancelled", None)`` or ``("error", exc)`` so that a worker
-never raises into napari's thread machinery; the widget shows errors as notifications.
+The session (:mod:`napari_vqseg.explorer.session`) builds every argument, the request
+included; each function returns ``("ok", value)``, ``("cancelled", None)`` or
+``("error", exc)`` so that a worker never raises into napari's thread machinery.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import numpy as np
 
-from napari_vqseg.explorer.state import ExplorerSettings
+Outcome = tuple[str, Any]
 
 
-def guarded(fn: Any) -> Any:
+def guarded(fn: Callable[..., Any]) -> Callable[..., Outcome]:
     """Run ``fn`` in a worker: ``("ok", value)``, ``("cancelled", None)`` or ``("error", exc)``."""
 
     @functools.wraps(fn)
-    def run(*args: Any) -> tuple[str, Any]:
-        from vqseg_core.robustness import Cancelled
+    def run(*args: Any, **kwargs: Any) -> Outcome:
+        from vqseg_core.engine import Cancelled
 
         try:
-            return "ok", fn(*args)
+            return "ok", fn(*args, **kwargs)
         except Cancelled:
             return "cancelled", None
         except Exception as err:  # reported in the GUI, never a crash
@@ -33,37 +34,44 @@ def guarded(fn: Any) -> Any:
 
 
 def analyse(
-    pair: Any, array: np.ndarray, spacing: tuple, s: ExplorerSettings, gt: Any, focus: Any,
-    cancel: Any,
-) -> Generator[Any, None, tuple[str, Any]]:  # fmt: skip
-    """The worker: yields each model's partial volume mask, returns like :func:`guarded`."""
-    from vqseg_core.robustness import Cancelled, iter_analyse
+    request: Any, gt: np.ndarray | None, reference: str | None, cancel: Callable[[], bool]
+) -> Generator[Any, None, Outcome]:
+    """Run a :class:`~vqseg_core.engine.RunRequest`: yields each model's partial volume mask
+    (:class:`~vqseg_core.engine.PartialLabels`), returns the view like :func:`guarded`."""
+    from vqseg_core.engine import Cancelled, iter_execute
+    from vqseg_core.robustness import view_of
 
     try:
-        view = yield from iter_analyse(
-            pair, array, spacing, kind=s.kind, level=s.level, seed=s.seed, n_draws=s.n_draws,
-            ground_truth=gt, device=s.device, cancel=cancel, focus=focus,
-        )  # fmt: skip
+        run = yield from iter_execute(request, cancel)
+        return "ok", view_of(run, gt, reference)
     except Cancelled:
         return "cancelled", None
     except Exception as err:  # reported in the GUI, never a crash
         return "error", err
-    return "ok", view
 
 
 @guarded
-def sweep(pair: Any, array: np.ndarray, spacing: tuple, s: ExplorerSettings, gt: Any,
-           levels: tuple, cancel: Any, progress: Any) -> Any:  # fmt: skip
+def sweep(
+    models: Any,
+    request: Any,
+    gt: np.ndarray | None,
+    levels: Sequence[float],
+    reference: str | None,
+    cancel: Callable[[], bool],
+    progress: Callable[[int, int], None] | None,
+) -> list[dict[str, Any]]:
+    """:func:`vqseg_core.robustness.level_sweep` of ``request``'s image, kind, seed and draws."""
     from vqseg_core.robustness import level_sweep
 
-    return level_sweep(pair, array, spacing, s.kind, levels, s.seed, s.n_draws, gt, cancel, progress,
-                       device=s.device)  # fmt: skip
+    c = request.corruption
+    return level_sweep(models, request.image, request.spacing, c.kind, levels, c.seed,
+                       request.n_draws, gt, cancel, progress, device=request.device,
+                       precision=request.precision, reference=reference)  # fmt: skip
 
 
 @guarded
-def load_pair(key: Any) -> Any:
-    from vqseg_core.pretrained import load_pair, load_pair_from_files
+def load_models(name: str | None, files: Sequence[str]) -> Any:
+    """A bundled set, a set of export files, or a bundled set with exports added after it."""
+    from napari_vqseg.explorer.session import compose_set
 
-    if isinstance(key, tuple):
-        return load_pair_from_files(*key)
-    return load_pair(key)
+    return compose_set(name, files)

@@ -1,54 +1,74 @@
-"""Report export without Qt: files written, settings restorable, sweep plotted."""
+"""Report export without Qt: files written, settings restorable, one row per model."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 
 import numpy as np
 import pytest
 
-from napari_vqseg.explorer.report import export_report, read_settings, sweep_metrics
-from napari_vqseg.explorer.state import ExplorerSettings
+from napari_vqseg.explorer.report import (
+    draw_sweep,
+    export_report,
+    latent_rows,
+    metric_rows,
+    read_settings,
+    sweep_metrics,
+)
+from napari_vqseg.explorer.session import legend_of
+from napari_vqseg.explorer.settings import ExplorerSettings
 
 
 @pytest.fixture(scope="module")
-def view(tiny_pair, disc):
+def view(tiny_trio, disc):
     from vqseg_core.robustness import analyse
 
     image, gt = disc
-    return analyse(tiny_pair, image, (1.0, 1.0), kind="gaussian", level=10, n_draws=2, ground_truth=gt,
-                   device="cpu")  # fmt: skip
+    return analyse(tiny_trio, image, (1.0, 1.0), kind="gaussian", level=10, n_draws=2,
+                   ground_truth=gt, device="cpu")  # fmt: skip
 
 
-def test_export_writes_metrics_plots_screenshot_and_settings(tmp_path, tiny_pair, view) -> None:
-    settings = ExplorerSettings(pair="tiny", kind="gaussian", level=10.0, seed=0, n_draws=2)
+def test_export_writes_metrics_plots_screenshot_and_settings(tmp_path, tiny_trio, view) -> None:
+    settings = ExplorerSettings(models="tiny-trio", kind="gaussian", level=10.0, seed=0, n_draws=2)
     sweep = [{"kind": "gaussian", "level": lv, "model": m, "seed": 0, "n_draws": 2, "dice_mean": 0.5,
-              "flip_rate": 0.1} for lv in (0.0, 10.0) for m in ("unet", "vqunet")]  # fmt: skip
+              "flip_rate": 0.1} for lv in (0.0, 10.0) for m in tiny_trio.keys]  # fmt: skip
     shot = np.zeros((20, 30, 4), np.uint8)
-    files = export_report(
-        tmp_path, settings, pair=tiny_pair, view=view, sweep=sweep, screenshot=shot, units="%"
-    )
+    files = export_report(tmp_path, settings, models=tiny_trio, view=view, sweep=sweep,
+                          screenshot=shot, units="%", legend=legend_of(tiny_trio))  # fmt: skip
     names = {p.name for p in files}
-    assert {
-        "metrics.csv",
-        "sweep.csv",
-        "sweep_dice_mean.png",
-        "screenshot.png",
-        "settings.json",
-    } <= names
+    assert {"metrics.csv", "sweep.csv", "sweep_dice_mean.png", "screenshot.png", "settings.json"} <= names
     with open(tmp_path / "metrics.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert {r["model"] for r in rows} == {"unet", "vqunet"} and {
-        "dice",
-        "hd95_mm",
-        "flip_rate",
-    } <= set(rows[0])
+    assert [r["model"] for r in rows] == ["unet", "unet", "vqunet", "vqunet", "vqcopy", "vqcopy"]
+    assert {"name", "class", "dice", "hd95", "hd95_units", "flip_rate", "reference"} <= set(rows[0])
+    assert rows[-1]["name"] == "VQ copy" and rows[0]["hd95_units"] == "mm"
     doc = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
-    assert doc["pair"]["sha256"] == tiny_pair.sha256
+    assert doc["models"]["sha256"] == tiny_trio.sha256 and doc["models"]["id"] == tiny_trio.id
     assert doc["corruption"]["kind"] == "gaussian" and doc["packages"]["numpy"]
     assert read_settings(tmp_path) == settings
     assert "dice_mean" in sweep_metrics(sweep)
+
+
+def test_rows_follow_the_models_of_the_view(view) -> None:
+    assert [r["model"] for r in latent_rows(view)] == ["unet", "vqunet", "vqcopy"]
+    unet, vq, _ = latent_rows(view)
+    assert math.isnan(unet["flip_rate"]) and 0 <= vq["flip_rate"] <= 1
+    assert {r["class"] for r in metric_rows(view)} == {"ring", "core"}
+
+
+def test_sweep_plot_has_one_line_per_model_in_its_colour(tiny_trio) -> None:
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    rows = [{"kind": "gaussian", "level": lv, "model": m, "dice_mean": 0.5}
+            for lv in (0.0, 10.0) for m in tiny_trio.keys]  # fmt: skip
+    fig = Figure()
+    draw_sweep(fig, rows, "dice_mean", "%", legend_of(tiny_trio))
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["UNet", "VQ-UNet", "VQ copy"]
+    assert [to_hex(line.get_color()) for line in lines] == [m.colour for m in tiny_trio]
 
 
 def test_reading_a_non_settings_file_fails_clearly(tmp_path) -> None:

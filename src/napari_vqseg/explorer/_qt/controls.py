@@ -1,31 +1,40 @@
-"""The explorer's input controls: layers, pair, device, corruption, level, seed, draws."""
+"""The explorer's input controls: layers, models (set, which to compare, reference, latent),
+device, corruption, level, seed, draws."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, Signal
+from qtpy.QtGui import QColor, QIcon, QPixmap
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSpinBox,
     QWidget,
 )
 from superqt import QLabeledDoubleSlider
 
-from napari_vqseg.explorer.state import FROM_FILES, ExplorerSettings
+from napari_vqseg.explorer.session import MAX_SHOWN, MIN_SHOWN
+from napari_vqseg.explorer.settings import BOTTLENECK, FROM_FILES, ExplorerSettings
 
 if TYPE_CHECKING:
     import napari
 
 NO_GT = "(none)"
 CPU_NOTICE = "Running on CPU: each update may take a second or more."
+KEY_ROLE = Qt.ItemDataRole.UserRole
+CHECKED = Qt.CheckState.Checked
 
 
 def available_devices() -> list[str]:
@@ -63,35 +72,61 @@ def _may_have_accelerator() -> bool:
     return Path("/dev/nvidiactl").exists() or any(Path("/dev").glob("nvidia[0-9]*"))
 
 
-def bundled_pairs() -> list[str]:
-    """Names of the bundled model pairs (empty when none ship yet); reads the registry only."""
-    from vqseg_core.pretrained.registry import list_pairs
+def bundled_sets() -> list[str]:
+    """Names of the bundled model sets (empty when none ship); reads the registry only."""
+    from vqseg_core.pretrained import list_sets
 
     try:
-        return list(list_pairs())
+        return list(list_sets())
     except Exception:  # a broken registry must not break the widget
         return []
 
 
 class ControlsPanel(QWidget):
-    """A form whose every change emits :attr:`changed`; :meth:`settings` reads it back."""
+    """A form whose every change emits :attr:`changed`; :meth:`settings` reads it back.
+
+    Args:
+        viewer: the viewer whose image and labels layers are offered.
+        members: the models a settings' set offers (the session's
+            :meth:`~napari_vqseg.explorer.session.ExplorerSession.members`).
+    """
 
     changed = Signal()
-    pair_files_requested = Signal()
+    files_requested = Signal()
 
-    def __init__(self, viewer: napari.Viewer, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        viewer: napari.Viewer,
+        members: Callable[[ExplorerSettings], list[Any]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.viewer = viewer
-        self._pair_files: tuple[str, str] | None = None
+        self._members = members or (lambda _settings: [])
+        self._files: tuple[str, ...] = ()
         self._dims: int | None = None
         self._updating = False
         form = QFormLayout(self)
         self.image = QComboBox()
         self.gt = QComboBox()
-        self.pair = QComboBox()
-        self.pair_button = QPushButton("Choose files...")
-        self.pair_label = QLabel()
-        self.pair_label.setWordWrap(True)
+        self.models = QComboBox()
+        self.models.setToolTip("A bundled model set, or your own vqseg-train exports")
+        self.files_button = QPushButton("Files...")
+        self.files_button.setToolTip(
+            "Choose vqseg-train exports (.json or .safetensors), several at once: with "
+            "'From files...' they are the set; with a bundled set they are added to it"
+        )
+        self.models_label = QLabel()
+        self.models_label.setWordWrap(True)
+        self.compare = QListWidget()
+        self.compare.setToolTip(f"The models to compare side by side ({MIN_SHOWN}-{MAX_SHOWN})")
+        self.reference = QComboBox()
+        self.reference.setToolTip("Disagreement layers show where a model differs from this one")
+        self.latent = QComboBox()
+        self.latent.setToolTip(
+            "Which latent's maps are shown: the bottleneck, or a quantised skip connection"
+        )
+        self.latent.addItem(BOTTLENECK)
         self.device = QComboBox()
         self.device_notice = QLabel(CPU_NOTICE)
         self.device_notice.setStyleSheet("color: #ffb74d")
@@ -106,16 +141,19 @@ class ControlsPanel(QWidget):
         self.draws.setValue(4)
         self.side_by_side = QCheckBox("side by side (grid, linked cameras)")
         self.side_by_side.setChecked(True)
-        pair_row = QHBoxLayout()
-        pair_row.addWidget(self.pair, 1)
-        pair_row.addWidget(self.pair_button)
+        models_row = QHBoxLayout()
+        models_row.addWidget(self.models, 1)
+        models_row.addWidget(self.files_button)
         level_row = QHBoxLayout()
         level_row.addWidget(self.level, 1)
         level_row.addWidget(self.units)
         form.addRow("image", self.image)
         form.addRow("ground truth", self.gt)
-        form.addRow("model pair", pair_row)
-        form.addRow("", self.pair_label)
+        form.addRow("models", models_row)
+        form.addRow("", self.models_label)
+        form.addRow("compare", self.compare)
+        form.addRow("reference", self.reference)
+        form.addRow("latent", self.latent)
         form.addRow("device", self.device)
         form.addRow("", self.device_notice)
         form.addRow("corruption", self.kind)
@@ -125,22 +163,24 @@ class ControlsPanel(QWidget):
         form.addRow("", self.side_by_side)
 
         self.device.addItems(available_devices())
-        self.pair.addItems([*bundled_pairs(), FROM_FILES])
+        self.models.addItems([*bundled_sets(), FROM_FILES])
         self.refresh_layers(event=True)
         self._on_device()
-        self._update_pair_button()
         self._fill_kinds()
+        self.refresh_members()
         for signal in (self.image.currentIndexChanged, self.gt.currentIndexChanged,
-                       self.kind.currentIndexChanged, self.pair.currentIndexChanged,
+                       self.kind.currentIndexChanged, self.models.currentIndexChanged,
                        self.device.currentIndexChanged, self.level.valueChanged,
                        self.seed.valueChanged, self.draws.valueChanged,
-                       self.side_by_side.toggled):  # fmt: skip
+                       self.side_by_side.toggled, self.reference.currentIndexChanged,
+                       self.latent.currentIndexChanged, self.compare.itemChanged):  # fmt: skip
             signal.connect(self._emit)
         self.image.currentIndexChanged.connect(self._fill_kinds)
         self.kind.currentIndexChanged.connect(self._on_kind)
         self.device.currentIndexChanged.connect(self._on_device)
-        self.pair.currentIndexChanged.connect(self._update_pair_button)
-        self.pair_button.clicked.connect(self.pair_files_requested)
+        self.models.currentIndexChanged.connect(self.refresh_members)
+        self.compare.itemChanged.connect(self._fill_reference)
+        self.files_button.clicked.connect(self.files_requested)
         viewer.layers.events.inserted.connect(self.refresh_layers)
         viewer.layers.events.removed.connect(self.refresh_layers)
 
@@ -153,11 +193,16 @@ class ControlsPanel(QWidget):
     def settings(self) -> ExplorerSettings:
         """The current choices."""
         gt = self.gt.currentText()
+        items = [self.compare.item(i) for i in range(self.compare.count())]
+        checked = tuple(it.data(KEY_ROLE) for it in items if it.checkState() == CHECKED)
         return ExplorerSettings(
-            pair=self.pair.currentText(),
-            pair_files=self._pair_files if self.pair.currentText() == FROM_FILES else None,
+            models=self.models.currentText(),
+            model_files=self._files,
+            keys=checked if items else None,
+            reference=self.reference.currentData(),
+            latent=self.latent.currentText() or BOTTLENECK,
             kind=self.kind.currentData() or "gaussian",
-            level=round(float(self.level.value()), 4),
+            level=self.level.value(),
             seed=self.seed.value(),
             n_draws=self.draws.value(),
             device=self.device.currentText() or "cpu",
@@ -170,9 +215,10 @@ class ControlsPanel(QWidget):
         """Set every control from ``settings`` (one :attr:`changed` signal at the end)."""
         self._updating = True
         try:
-            if settings.pair_files:
-                self._pair_files = tuple(settings.pair_files)  # type: ignore[assignment]
-            _select(self.pair, settings.pair)
+            self._files = tuple(settings.model_files)
+            if settings.models and self.models.findText(settings.models) < 0:
+                self.models.insertItem(max(0, self.models.count() - 1), settings.models)
+            _select(self.models, settings.models)
             if settings.image_layer:
                 _select(self.image, settings.image_layer)
             _select(self.gt, settings.gt_layer or NO_GT)
@@ -186,23 +232,94 @@ class ControlsPanel(QWidget):
             self.seed.setValue(settings.seed)
             self.draws.setValue(settings.n_draws)
             self.side_by_side.setChecked(settings.side_by_side)
-            self._update_pair_button()
+            self.refresh_members(keys=settings.keys, reference=settings.reference)
+            self.set_latents([settings.latent])
+            _select(self.latent, settings.latent)
         finally:
             self._updating = False
         self.changed.emit()
 
-    def set_pair_files(self, unet: str, vqunet: str) -> None:
-        """Use two user exports as the pair."""
-        self._pair_files = (str(unet), str(vqunet))
-        _select(self.pair, FROM_FILES)
-        self._update_pair_button()
+    def offer(self, name: str) -> None:
+        """Add a set name to the models choice (a set offered in memory) and select it."""
+        if self.models.findText(name) < 0:
+            self.models.insertItem(max(0, self.models.count() - 1), name)
+        self._files = ()
+        _select(self.models, name)
+        self.refresh_members()
         self._emit()
 
-    def set_pair_note(self, text: str) -> None:
-        """A line under the pair choice (what is loaded, or why not)."""
-        self.pair_label.setText(text)
+    def set_files(self, files: list[str] | tuple[str, ...]) -> None:
+        """Use export files: the whole set with 'From files...', else added to the set."""
+        self._files = tuple(str(f) for f in files)
+        self.refresh_members()
+        self._emit()
+
+    def set_models_note(self, text: str) -> None:
+        """A line under the models choice (what is loaded, or why not)."""
+        self.models_label.setText(text)
+
+    def set_latents(self, names: list[str] | tuple[str, ...]) -> None:
+        """Offer these latents (besides the bottleneck) in the "latent" choice."""
+        have = [self.latent.itemText(i) for i in range(self.latent.count())]
+        blocked = self.latent.blockSignals(True)
+        for name in names:
+            if name not in have:
+                self.latent.addItem(name)
+                have.append(name)
+        self.latent.blockSignals(blocked)
+
+    def refresh_members(
+        self, *_: Any, keys: tuple[str, ...] | None = None, reference: str | None = None
+    ) -> None:
+        """Re-list the models of the chosen set: ``keys`` checked (in that order), else the
+        ones checked before, else the first six."""
+        settings = self.settings()
+        members = list(self._members(settings))
+        before = {self.compare.item(i).data(KEY_ROLE): self.compare.item(i).checkState()
+                  for i in range(self.compare.count())}  # fmt: skip
+        self._update_note()
+        if keys is None and [m.key for m in members] == list(before):
+            return
+        if keys is not None:  # the settings' order first
+            rank = {k: i for i, k in enumerate(keys)}
+            members.sort(key=lambda m: rank.get(m.key, len(rank)))
+        blocked = self.compare.blockSignals(True)
+        self.compare.clear()
+        for i, m in enumerate(members):
+            if keys is not None:
+                on = m.key in keys
+            else:
+                on = before[m.key] == CHECKED if m.key in before else i < MAX_SHOWN
+            item = QListWidgetItem(_swatch(m.colour), m.name)
+            item.setData(KEY_ROLE, m.key)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(CHECKED if on else Qt.CheckState.Unchecked)
+            self.compare.addItem(item)
+        rows = min(MAX_SHOWN, max(MIN_SHOWN, len(members)))
+        self.compare.setFixedHeight(rows * max(16, self.compare.sizeHintForRow(0)) + 6)
+        self.compare.blockSignals(blocked)
+        self._fill_reference(reference=reference or settings.reference)
 
     # ---- internals ------------------------------------------------------------------------
+    def _fill_reference(self, *_: Any, reference: str | None = None) -> None:
+        current = reference or self.reference.currentData()
+        items = [self.compare.item(i) for i in range(self.compare.count())]
+        chosen = [(it.data(KEY_ROLE), it.text()) for it in items if it.checkState() == CHECKED]
+        blocked = self.reference.blockSignals(True)
+        self.reference.clear()
+        for key, name in chosen:
+            self.reference.addItem(name, key)
+        self.reference.setCurrentIndex(max(0, self.reference.findData(current)) if chosen else -1)
+        self.reference.blockSignals(blocked)
+
+    def _update_note(self) -> None:
+        names = ", ".join(Path(f).name for f in self._files)
+        if self.models.currentText() == FROM_FILES:
+            self.set_models_note(names or "Choose vqseg-train exports with 'Files...' "
+                                          "(several at once).")  # fmt: skip
+        else:
+            self.set_models_note(f"plus {names}" if names else "")
+
     def refresh_layers(self, event: Any = None) -> None:
         """Re-list the viewer's image and labels layers (the explorer's own are left out)."""
         from napari.layers import Image, Labels
@@ -271,15 +388,6 @@ class ControlsPanel(QWidget):
     def _on_device(self) -> None:
         self.device_notice.setVisible(self.device.currentText() == "cpu")
 
-    def _update_pair_button(self) -> None:
-        files = self.pair.currentText() == FROM_FILES
-        self.pair_button.setEnabled(files)
-        if files:
-            self.set_pair_note(
-                "UNet: {}\nVQ-UNet: {}".format(*self._pair_files) if self._pair_files
-                else "Choose a UNet export and a VQ-UNet export (.json or .safetensors)."
-            )  # fmt: skip
-
     def current_image_layer(self) -> Any | None:
         """The chosen image layer, or ``None``."""
         name = self.image.currentText()
@@ -305,6 +413,12 @@ def _refill(combo: QComboBox, items: list[str]) -> None:
     combo.addItems(items)
     if current in items:
         combo.setCurrentIndex(items.index(current))
+
+
+def _swatch(colour: str) -> QIcon:
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(QColor(colour))
+    return QIcon(pixmap)
 
 
 def _select(combo: QComboBox, text: str | None) -> None:

@@ -1,4 +1,4 @@
-"""The sweep plot dock: metric vs corruption level for both models (matplotlib, dark theme)."""
+"""The sweep plot dock: metric vs corruption level, one line per model in its colour."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class SweepPlot(QWidget):
         super().__init__(parent)
         self.rows: list[Mapping[str, Any]] = []
         self.units = ""
+        self.legend: Mapping[str, Any] = {}
         self.figure = Figure(figsize=(4, 3), dpi=100, facecolor=DARK["bg"])
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumHeight(220)
@@ -35,9 +36,15 @@ class SweepPlot(QWidget):
         draw_sweep(self.figure, [], "dice_mean")
         self.canvas.draw_idle()
 
-    def set_rows(self, rows: Sequence[Mapping[str, Any]], units: str = "") -> None:
-        """Show a sweep's rows (from :func:`vqseg_core.robustness.level_sweep`)."""
-        self.rows, self.units = list(rows), units
+    def set_rows(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        units: str = "",
+        legend: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Show a sweep's rows (from :func:`vqseg_core.robustness.level_sweep`); ``legend``:
+        ``{key: MemberInfo}`` names and colours of the models."""
+        self.rows, self.units, self.legend = list(rows), units, dict(legend or {})
         names = sweep_metrics(self.rows)
         current = self.metric.currentText()
         blocked = self.metric.blockSignals(True)
@@ -54,5 +61,6 @@ class SweepPlot(QWidget):
 
     def redraw(self, *_: Any) -> None:
         """Draw the chosen metric."""
-        draw_sweep(self.figure, self.rows, self.metric.currentText() or "dice_mean", self.units)
+        metric = self.metric.currentText() or "dice_mean"
+        draw_sweep(self.figure, self.rows, metric, self.units, self.legend)
         self.canvas.draw_idle()

@@ -1,17 +1,20 @@
-"""The Robustness Explorer dock widget: wires the controls to background inference and layers.
+"""The Robustness Explorer dock widget: renders the session's results and forwards signals.
 
-Every control change restarts a 150 ms debounce timer; when it fires, a cached result shows at
-once, otherwise a generator ``thread_worker`` runs :func:`vqseg_core.robustness.iter_analyse`
-with the job's ``cancel`` callable (starting a job cancels the older ones, whose results are
-dropped). On a volume the slice on screen is the ``focus``: each model's mask is shown from the
-worker's ``yielded`` signal as soon as that slice is final, the rest follows. Choosing a volume
-sets the axial view (slider over the last axis, anterior up).
+Every control change restarts a 150 ms debounce timer; when it fires, the controls' settings
+go to the :class:`~napari_vqseg.explorer.session.ExplorerSession` with the image, which
+answers with a step: a cached view shows at once, a job runs in a napari thread worker
+(:func:`napari_vqseg.explorer.workers.analyse` on the session's request, cancelled through
+``job.cancel`` when a newer job starts; stale results are dropped). On a volume the slice on
+screen is the ``focus``: each model's mask is shown from the worker's ``yielded`` signal as
+soon as that slice is final. Choosing a volume sets the axial view (slider over the last axis,
+anterior up). Every decision (what to run, cache, de-duplication, staleness) is the session's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,20 +30,12 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_vqseg.explorer import workers
 from napari_vqseg.explorer._qt.controls import ControlsPanel
 from napari_vqseg.explorer._qt.metrics_table import MetricsTable
 from napari_vqseg.explorer.layers import ExplorerLayers
-from napari_vqseg.explorer.state import (
-    FROM_FILES,
-    ExplorerSettings,
-    Job,
-    JobTracker,
-    ResultCache,
-    array_fingerprint,
-    make_key,
-    pair_id,
-)
+from napari_vqseg.explorer.session import ExplorerSession, Step
+from napari_vqseg.explorer.settings import ExplorerSettings
+from napari_vqseg.explorer.state import Job, JobTracker
 
 if TYPE_CHECKING:
     import napari
@@ -55,23 +50,25 @@ class _Relay(QObject):
 
 
 class RobustnessExplorer(QWidget):
-    """UNet vs VQ-UNet under a corruption you control, side by side, with live metrics.
+    """2-6 models under a corruption you control, side by side, with live metrics.
 
     Args:
         napari_viewer: the viewer to add the result layers to.
+        session: a session prepared beforehand (``vqseg-demo`` loads the models first);
+            default a new one.
     """
 
-    def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        napari_viewer: napari.viewer.Viewer,
+        parent: QWidget | None = None,
+        session: ExplorerSession | None = None,
+    ) -> None:
         super().__init__(parent)
         self.viewer = napari_viewer
-        self.cache = ResultCache()
-        self.jobs = JobTracker()
+        self.session = session or ExplorerSession()
         self.layers = ExplorerLayers(napari_viewer)
-        self.pairs: dict[Any, Any] = {}
-        self.view: Any | None = None
-        self.sweep_rows: list[dict[str, Any]] = []
         self.plot: Any | None = None
-        self._shown_key: Any = None
         self._life = {"closed": False}  # outlives the C++ widget (see _mark_closed)
         self._workers: set[Any] = set()
         # no Qt parent: a sweep worker still emitting after the viewer closed must find the relay
@@ -79,9 +76,9 @@ class RobustnessExplorer(QWidget):
         self._relay = _Relay()
         self._relay.progressed.connect(self._on_sweep_progress)
 
-        self.controls = ControlsPanel(napari_viewer, self)
+        self.controls = ControlsPanel(napari_viewer, self.session.members, self)
         self.metrics = MetricsTable(self)
-        self.status = QLabel("Choose an image layer and a model pair.")
+        self.status = QLabel("Choose an image layer and the models to compare.")
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -112,32 +109,57 @@ class RobustnessExplorer(QWidget):
         self.controls.image.currentIndexChanged.connect(self._axial_view)
         self._axial_view()
         self.controls.side_by_side.toggled.connect(self._arrange)
-        self.controls.pair_files_requested.connect(self._choose_pair_files)
+        self.controls.files_requested.connect(self._choose_files)
         self.cancel_button.clicked.connect(self.cancel)
         self.sweep_button.clicked.connect(self.start_sweep)
         self.export_button.clicked.connect(self._choose_export)
         self.import_button.clicked.connect(self._choose_import)
-        self.destroyed.connect(functools.partial(_mark_closed, self._life, self.jobs))
+        self.destroyed.connect(functools.partial(_mark_closed, self._life, self.session.jobs))
         self.schedule()
 
     @property
     def _closed(self) -> bool:
         return self._life["closed"]
 
-    # ---- public API (also what the tests and vqseg-demo drive) -----------------------------
-    def add_pair(self, pair: Any) -> None:
-        """Offer an already loaded :class:`~vqseg_core.pretrained.ModelPair` and select it."""
-        combo = self.controls.pair
-        if combo.findText(pair.name) < 0:
-            combo.insertItem(max(0, combo.count() - 1), pair.name)
-        self.pairs[pair.name] = pair
-        combo.setCurrentText(pair.name)
-        self.schedule()
+    # ---- what the session holds (read-only views for tests and vqseg-demo) ---------------
+    @property
+    def view(self) -> Any | None:
+        """The view on screen (:class:`~vqseg_core.robustness.RobustnessView`), or ``None``."""
+        return self.session.view
+
+    @property
+    def sweep_rows(self) -> list[dict[str, Any]]:
+        """The last sweep's rows."""
+        return self.session.sweep_rows
+
+    @property
+    def cache(self) -> Any:
+        """The session's result cache."""
+        return self.session.cache
+
+    @property
+    def jobs(self) -> JobTracker:
+        """The session's jobs."""
+        return self.session.jobs
 
     @property
     def busy(self) -> bool:
-        """Whether inference, a pair load or a sweep is running or scheduled."""
-        return self._timer.isActive() or any(not j.cancelled for j in self.jobs.running)
+        """Whether inference, a model load or a sweep is running or scheduled."""
+        return self._timer.isActive() or self.session.busy
+
+    # ---- public API (also what the tests and vqseg-demo drive) -----------------------------
+    def add_set(self, model_set: Any) -> None:
+        """Offer an already loaded :class:`~vqseg_core.modelset.ModelSet` and select it."""
+        self.controls.offer(self.session.add_set(model_set))
+        self.schedule()
+
+    add_pair = add_set
+    """Earlier versions' name of :meth:`add_set` (a pair is a two-model set)."""
+
+    def apply(self, settings: ExplorerSettings) -> None:
+        """Set the controls from ``settings`` (the analysis follows after the debounce)."""
+        self.controls.apply(settings)
+        self._arrange()
 
     def schedule(self) -> None:
         """(Re)start the debounce timer; the analysis runs when the controls rest."""
@@ -145,63 +167,42 @@ class RobustnessExplorer(QWidget):
             self._timer.start()
 
     def cancel(self) -> None:
-        """Cancel everything running (analysis, sweep, pair loading)."""
+        """Cancel everything running (analysis, sweep, model loading)."""
         self._timer.stop()
-        n = self.jobs.cancel_all()
+        n = self.session.cancel()
         self._set_busy(False)
         if n:
             self.status.setText("Cancelled.")
-
-    def current_pair(self) -> Any | None:
-        """The selected pair if loaded."""
-        return self.pairs.get(self._pair_key(self.controls.settings()))
 
     def run_now(self) -> Job | None:
         """Analyse with the current settings now (cached results show at once)."""
         if self._closed:
             return None
-        settings = self.controls.settings()
         layer = self.controls.current_image_layer()
         if layer is None:
             self.status.setText("Choose an image layer (open an image or a sample first).")
             return None
-        pair = self._pair_or_load(settings)
-        if pair is None:
-            return None
-        if layer.ndim != pair.spatial_dims:
-            self.status.setText(
-                f"Pair {pair.name!r} is {pair.spatial_dims}D; {layer.name!r} is {layer.ndim}D."
-            )
-            return None
-        array = np.asarray(layer.data)
-        gt_layer = self.controls.current_gt_layer()
-        gt = None if gt_layer is None else np.asarray(gt_layer.data)
-        if gt is not None and gt.shape != array.shape:
-            self.status.setText(
-                f"Ground truth {gt_layer.name!r} has shape {gt.shape}, not {array.shape}: ignored."
-            )
-            gt, gt_layer = None, None
-        key = make_key(settings, pair_id(pair.name, pair.sha256), array_fingerprint(array),
-                       None if gt is None else array_fingerprint(gt))  # fmt: skip
-        if any(j.kind == "analyse" and j.key == key and not j.cancelled for j in self.jobs.running):
-            return None  # already on its way
-        cached = self.cache.get(key)
-        if cached is not None:
-            self.jobs.cancel_all("analyse")
-            self._set_busy(False)
-            self._show(cached, key, layer, gt_layer)
-            return None
-        job = self.jobs.start(key, "analyse")
-        spacing = tuple(float(s) for s in layer.scale)
-        focus = self.focus_slice(layer)
-        where = "" if focus is None else f", slice {focus} first"
-        self.status.setText(
-            f"Running {settings.kind} at {settings.level:g} on {settings.device}{where}..."
-        )
-        self._start(workers.analyse, job, (pair, array, spacing, settings, gt, focus, job.cancel),
-                    functools.partial(self._on_result, job, layer, gt_layer),
-                    on_yield=functools.partial(self._on_partial, job, layer))  # fmt: skip
-        return job
+        chosen = self.controls.current_gt_layer()
+        gt_layer = _matching(chosen, layer)  # another shape: ignored, the session says so
+        step = self.session.analyse(
+            self.controls.settings(), np.asarray(layer.data), _spacing(layer),
+            None if chosen is None else np.asarray(chosen.data), self.focus_slice(layer),
+        )  # fmt: skip
+        if step.message:
+            self.status.setText(step.message)
+        if step.action == "show":
+            self._set_busy(self.session.busy)
+            self._show(step.view, layer, gt_layer)
+        elif step.action == "load":
+            self._start(step.job, self._on_models)
+        elif step.action == "start":
+            focus, s = step.request.focus, self.session.settings
+            where = "" if focus is None else f", slice {focus} first"
+            running = f"Running {s.kind} at {s.level:g} on {s.device}{where}..."
+            self.status.setText(f"{step.message}\n{running}" if step.message else running)
+            self._start(step.job, functools.partial(self._on_result, layer, gt_layer),
+                        on_yield=functools.partial(self._on_partial, step, layer))  # fmt: skip
+        return step.job if step.action == "start" else None
 
     def focus_slice(self, layer: Any) -> int | None:
         """The axial slice of a volume ``layer`` on screen (its last data axis), else ``None``."""
@@ -226,44 +227,30 @@ class RobustnessExplorer(QWidget):
             camera.orientation2d = ("up", "right")
 
     def start_sweep(self) -> Job | None:
-        """Run a level sweep of the current corruption (metric vs level, both models)."""
-        from vqseg_core.robustness import default_levels
-
-        settings = self.controls.settings()
-        layer, pair = self.controls.current_image_layer(), self.current_pair()
-        if layer is None or pair is None or layer.ndim != pair.spatial_dims:
-            self.status.setText(
-                "A sweep needs an image layer and a loaded pair of the same dimension."
-            )
+        """Run a level sweep of the current corruption (metric vs level, every model)."""
+        layer = self.controls.current_image_layer()
+        if layer is None:
+            self.status.setText("A sweep needs an image layer.")
             return None
-        gt_layer = self.controls.current_gt_layer()
-        gt = None if gt_layer is None else np.asarray(gt_layer.data)
-        if gt is not None and gt.shape != layer.data.shape:
-            gt = None
-        levels = default_levels(settings.kind)
-        job = self.jobs.start(("sweep", settings.kind, settings.seed), "sweep")
-        self.progress.setRange(0, len(levels))
+        gt_layer = _matching(self.controls.current_gt_layer(), layer)
+        step = self.session.sweep(
+            self.controls.settings(), np.asarray(layer.data), _spacing(layer),
+            None if gt_layer is None else np.asarray(gt_layer.data), self._relay.progressed.emit,
+        )  # fmt: skip
+        self.status.setText(step.message)
+        if step.action != "start":
+            return None
+        self.progress.setRange(0, step.total)
         self.progress.setValue(0)
-        self.status.setText(f"Sweeping {settings.kind} over {len(levels)} levels...")
-        args = (pair, np.asarray(layer.data), tuple(float(s) for s in layer.scale), settings, gt,
-                tuple(levels), job.cancel, self._relay.progressed.emit)  # fmt: skip
-        self._start(
-            workers.sweep, job, args, functools.partial(self._on_sweep, job), determinate=True
-        )
-        return job
+        self._start(step.job, self._on_sweep, determinate=True)
+        return step.job
 
     def export(self, folder: str | Path) -> list[Path]:
         """Write the report folder (metrics, plots, screenshot, settings)."""
-        from napari_vqseg.explorer.report import export_report
-        from vqseg_core.perturb import get_spec
-
-        settings = self.controls.settings()
+        self.session.settings = self.controls.settings()
         shot = self.viewer.screenshot(canvas_only=False, flash=False)
-        files = export_report(
-            folder, settings, pair=self.current_pair(), view=self.view, sweep=self.sweep_rows,
-            screenshot=shot, units=get_spec(settings.kind).units,
-            extra={"image": self._image_info(), "device": settings.device},
-        )  # fmt: skip
+        files = self.session.export(folder, shot, {"image": self._image_info(),
+                                                   "device": self.session.settings.device})  # fmt: skip
         self.status.setText(f"Exported {len(files)} files to {folder}.")
         return files
 
@@ -272,25 +259,23 @@ class RobustnessExplorer(QWidget):
         from napari_vqseg.explorer.report import read_settings
 
         settings = read_settings(path)
-        self.controls.apply(settings)
-        self._arrange()
+        self.apply(settings)
         return settings
 
     # ---- workers ---------------------------------------------------------------------------
     def _start(
         self,
-        fn: Any,
-        job: Job,
-        args: tuple,
-        on_done: Any,
+        job: Job | None,
+        on_done: Callable[[Job, Any], None],
         determinate: bool = False,
         on_yield: Any = None,
     ) -> None:
         from napari.qt.threading import create_worker
 
-        worker = create_worker(fn, *args, _start_thread=False)
+        assert job is not None and job.work is not None
+        worker = create_worker(job.work, _start_thread=False)
         self._workers.add(worker)
-        worker.returned.connect(on_done)
+        worker.returned.connect(functools.partial(on_done, job))
         if on_yield is not None:
             worker.yielded.connect(on_yield)
         worker.finished.connect(functools.partial(self._on_finished, worker, job))
@@ -301,75 +286,79 @@ class RobustnessExplorer(QWidget):
 
     def _on_finished(self, worker: Any, job: Job) -> None:
         self._workers.discard(worker)
-        self.jobs.finish(job)
-        if not self._closed and not any(not j.cancelled for j in self.jobs.running):
+        self.session.finished(job)
+        if not self._closed and not self.session.busy:
             self._set_busy(False)
 
-    def _on_result(self, job: Job, layer: Any, gt_layer: Any, outcome: tuple[str, Any]) -> None:
-        status, value = outcome
-        if self._closed or job.cancelled:
+    def _on_result(self, layer: Any, gt_layer: Any, job: Job, outcome: tuple[str, Any]) -> None:
+        if self._closed:
             return
-        if status == "error":
-            self._report_error(value)
-            return
-        if status == "ok":
-            self.cache.put(job.key, value)
-            if layer in self.viewer.layers:
-                self._show(
-                    value, job.key, layer, gt_layer if gt_layer in self.viewer.layers else None
-                )
+        step = self.session.accept(job, outcome)
+        if step.action == "error":
+            self._report_error(step.error)
+        elif step.action == "show" and layer in self.viewer.layers:
+            self._show(step.view, layer, gt_layer if gt_layer in self.viewer.layers else None)
 
-    def _on_partial(self, job: Job, layer: Any, partial: Any) -> None:
+    def _on_partial(self, step: Step, layer: Any, partial: Any) -> None:
         """One model's mask of a volume still running: its focus slice is final."""
-        if self._closed or job.cancelled or layer not in self.viewer.layers:
+        if self._closed or step.job is None or step.job.cancelled or layer not in self.viewer.layers:
             return
+        legend = self.session.legend()
+        name = legend[partial.model].name if partial.model in legend else partial.model
+        keys = step.request.member_keys
         first = not self.layers.all()
-        self.layers.show_partial(partial.model, partial.labels, layer)
+        self.layers.show_partial(partial.model, partial.labels, layer, name, keys)
         if first:
             self._arrange()
             self.viewer.reset_view()
         a, b = partial.z_range
-        name = {"unet": "UNet", "vqunet": "VQ-UNet"}.get(partial.model, partial.model)
-        self.status.setText(
-            f"{name}: slices {a}-{b - 1} ready; the rest of the volume is running..."
-        )
+        self.status.setText(f"{name}: slices {a}-{b - 1} ready; the rest of the volume is running...")
+
+    def _on_models(self, job: Job, outcome: tuple[str, Any]) -> None:
+        if self._closed:
+            return
+        step = self.session.accept_models(job, outcome)
+        if step.action == "error":
+            self.controls.set_models_note(step.message)
+            self._report_error(step.error)
+        elif step.action == "loaded":
+            self.controls.refresh_members()
+            self.status.setText(step.message)
+            self.schedule()
 
     def _on_sweep(self, job: Job, outcome: tuple[str, Any]) -> None:
-        status, value = outcome
-        if self._closed or job.cancelled or status == "cancelled":
+        if self._closed:
             return
-        if status == "error":
-            self._report_error(value)
-            return
-        from vqseg_core.perturb import get_spec
-
-        self.sweep_rows = list(value)
-        units = get_spec(self.sweep_rows[0]["kind"]).units if self.sweep_rows else ""
-        self._plot_dock().set_rows(self.sweep_rows, units)
-        self.status.setText(f"Sweep done: {len(self.sweep_rows) // 2} levels.")
+        step = self.session.accept_sweep(job, outcome)
+        if step.action == "error":
+            self._report_error(step.error)
+        elif step.action == "show":
+            rows = self.session.sweep_rows
+            self._plot_dock().set_rows(rows, self.session.sweep_units, self.session.legend())
+            self.status.setText(step.message)
 
     def _on_sweep_progress(self, done: int, total: int) -> None:
         if not self._closed:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
 
-    def _report_error(self, err: BaseException) -> None:
+    def _report_error(self, err: BaseException | None) -> None:
         from napari.utils.notifications import show_error
 
         self.status.setText(f"Error: {err}")
         show_error(f"Robustness Explorer: {err}")
 
     # ---- display ---------------------------------------------------------------------------
-    def _show(self, view: Any, key: Any, layer: Any, gt_layer: Any | None) -> None:
+    def _show(self, view: Any, layer: Any, gt_layer: Any | None) -> None:
         before = {id(lay) for lay in self.layers.all()}
-        self.view = view
-        self._shown_key = key
-        self.layers.show(view, layer, gt_layer)
-        if {id(lay) for lay in self.layers.all()} - before:
+        settings, legend = self.session.settings, self.session.legend()
+        self.layers.show(view, layer, gt_layer, legend, settings.latent)
+        if {id(lay) for lay in self.layers.all()} != before:
             self._arrange()
         if not before:
             self.viewer.reset_view()
-        self.metrics.show_view(view)
+        self.metrics.show_view(view, legend, settings.latent)
+        self.controls.set_latents([n for mv in view.models.values() for n in mv.latents])
         c = view.corruption
         note = getattr(view, "latent_note", "")
         text = f"{c.kind} at {c.level:g} (seed {c.seed}, {view.n_draws} draws)."
@@ -394,51 +383,13 @@ class RobustnessExplorer(QWidget):
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
 
-    # ---- pairs -----------------------------------------------------------------------------
-    def _pair_key(self, settings: ExplorerSettings) -> Any:
-        if settings.pair == FROM_FILES:
-            return settings.pair_files
-        return settings.pair or None
-
-    def _pair_or_load(self, settings: ExplorerSettings) -> Any | None:
-        key = self._pair_key(settings)
-        if key is None:
-            self.status.setText(
-                "Choose a model pair: no bundled pair is installed, use 'From files...'."
-            )
-            return None
-        if key in self.pairs:
-            return self.pairs[key]
-        if any(j.kind == "pair" and j.key == key and not j.cancelled for j in self.jobs.running):
-            return None
-        job = self.jobs.start(key, "pair")
-        self.status.setText(f"Loading model pair {key}...")
-        self._start(workers.load_pair, job, (key,), functools.partial(self._on_pair, job))
-        return None
-
-    def _on_pair(self, job: Job, outcome: tuple[str, Any]) -> None:
-        status, value = outcome
-        if self._closed or status == "cancelled":
-            return
-        if status == "error":
-            self.controls.set_pair_note(f"Could not load the pair: {value}")
-            self._report_error(value)
-            return
-        self.pairs[job.key] = value
-        self.controls.set_pair_note(f"{value.name}: classes {value.classes}, {value.spatial_dims}D")
-        self.schedule()
-
     # ---- dialogs ---------------------------------------------------------------------------
-    def _choose_pair_files(self) -> None:
-        unet, _ = QFileDialog.getOpenFileName(
-            self, "UNet export", "", "Exports (*.json *.safetensors)"
+    def _choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "vqseg-train exports (several at once)", "", "Exports (*.json *.safetensors)"
         )
-        if not unet:
-            return
-        vq, _ = QFileDialog.getOpenFileName(self, "VQ-UNet export", str(Path(unet).parent),
-                                            "Exports (*.json *.safetensors)")  # fmt: skip
-        if vq:
-            self.controls.set_pair_files(unet, vq)
+        if files:
+            self.controls.set_files(files)
 
     def _choose_export(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export report to folder")
@@ -474,9 +425,20 @@ class RobustnessExplorer(QWidget):
             return
         self._life["closed"] = True
         self._timer.stop()
-        self.jobs.cancel_all()
+        self.session.cancel()
         with contextlib.suppress(RuntimeError, TypeError, ValueError):
             self.controls.disconnect_viewer()
+
+
+def _matching(gt_layer: Any | None, layer: Any) -> Any | None:
+    """The ground-truth layer when it has the image's shape (else it is ignored)."""
+    if gt_layer is None or tuple(gt_layer.data.shape) != tuple(layer.data.shape):
+        return None
+    return gt_layer
+
+
+def _spacing(layer: Any) -> tuple[float, ...]:
+    return tuple(float(s) for s in layer.scale)
 
 
 def _mark_closed(life: dict[str, bool], jobs: JobTracker, *_: Any) -> None:

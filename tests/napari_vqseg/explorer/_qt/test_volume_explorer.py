@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 pytestmark = pytest.mark.gui
 
@@ -27,7 +26,7 @@ def _close(widget, qtbot) -> None:
 
 def test_ct_volume_axial_view_focus_first_and_slice_latents(make_napari_viewer, qtbot) -> None:
     from napari_vqseg._sample_data import load_sample
-    from vqseg_core.pretrained import load_pair
+    from vqseg_core.pretrained import load_set
 
     viewer = make_napari_viewer()
     for data, kwargs, kind in load_sample("ct-slab"):
@@ -42,9 +41,9 @@ def test_ct_volume_axial_view_focus_first_and_slice_latents(make_napari_viewer, 
     events: list[tuple[str, float, object]] = []
     original = widget._on_partial
 
-    def spy(job, layer, partial):
+    def spy(step, layer, partial):
         events.append(("partial", time.monotonic(), partial))
-        original(job, layer, partial)
+        original(step, layer, partial)
 
     def result_spy(*args):
         events.append(("result", time.monotonic(), None))
@@ -53,7 +52,7 @@ def test_ct_volume_axial_view_focus_first_and_slice_latents(make_napari_viewer, 
     widget._on_partial = spy
     on_result = widget._on_result
     widget._on_result = result_spy
-    widget.add_pair(load_pair("ct-organs"))
+    widget.add_set(load_set("ct-organs"))
     qtbot.waitUntil(lambda: widget.view is not None and not widget.busy, timeout=240000)
     try:
         kinds = [e[0] for e in events]
@@ -82,30 +81,15 @@ def test_ct_volume_axial_view_focus_first_and_slice_latents(make_napari_viewer, 
         _close(widget, qtbot)
 
 
-def _untrained_3d_pair():
-    from vqseg_core.data.preprocess import RECIPES
-    from vqseg_core.models import ModelConfig, build_model
-    from vqseg_core.pretrained import ModelPair
-
-    torch.manual_seed(0)
-    models = {
-        kind: build_model(
-            ModelConfig(kind=kind, spatial_dims=3, out_channels=3, channels=(4, 8),
-                        norm_groups=2, codebook_size=16, codebook_dim=8)
-        ).eval()
-        for kind in ("unet", "vqunet")
-    }  # fmt: skip
-    return ModelPair("untrained-3d", models, RECIPES["brain_mri"], {1: "a", 2: "b"},
-                     {"unet": "0", "vqunet": "0"}, patch_size=(8, 8, 8))  # fmt: skip
-
-
-def test_windowed_3d_network_says_there_are_no_latent_maps(make_napari_viewer, qtbot) -> None:
+def test_windowed_3d_network_says_there_are_no_latent_maps(
+    make_napari_viewer, untrained_3d_set, qtbot
+) -> None:
     viewer = make_napari_viewer()
     rng = np.random.default_rng(0)
     viewer.add_image((100 + 50 * rng.random((20, 18, 24))).astype(np.float32), name="vol")
     widget = _explorer(viewer)
     viewer.dims.set_current_step(2, 20)
-    widget.add_pair(_untrained_3d_pair())
+    widget.add_set(untrained_3d_set)
     qtbot.waitUntil(lambda: widget.view is not None and not widget.busy, timeout=60000)
     try:
         assert not widget.view.latents_available

@@ -1,4 +1,4 @@
-"""The explorer driven through its real widget with the tiny pair."""
+"""The explorer driven through its real widget: the tiny pair, and a three-model set."""
 
 from __future__ import annotations
 
@@ -17,28 +17,28 @@ def wait_idle(qtbot, widget, timeout=30000):
 def test_first_result_makes_layers_with_the_image_geometry(explorer) -> None:
     viewer = explorer.viewer
     names = [lay.name for lay in viewer.layers]
-    for name in ("UNet: mask", "VQ-UNet: mask", "UNet: corrupted image", "disagreement (UNet vs VQ-UNet)",
-                 "UNet: latent variance", "VQ-UNet: latent variance", "VQ-UNet: codebook assignment",
-                 "VQ-UNet: code flips", "UNet: ground truth"):  # fmt: skip
+    for name in ("UNet · mask", "VQ-UNet · mask", "UNet · corrupted image", "VQ-UNet · differs from UNet",
+                 "UNet · latent variance", "VQ-UNet · latent variance", "VQ-UNet · codebook assignment",
+                 "VQ-UNet · code flips", "UNet · ground truth", "UNet · any model differs"):  # fmt: skip
         assert name in names
-    mask = viewer.layers["UNet: mask"]
+    mask = viewer.layers["UNet · mask"]
     assert mask.data.shape == (64, 64)
     np.testing.assert_allclose(mask.scale, (0.5, 0.5))
-    latent = viewer.layers["VQ-UNet: latent variance"]
-    codes = viewer.layers["VQ-UNet: codebook assignment"]
+    latent = viewer.layers["VQ-UNet · latent variance"]
+    codes = viewer.layers["VQ-UNet · codebook assignment"]
     assert latent.data.shape == codes.data.shape
     # latent maps cover the image: cells x scale == image extent
     np.testing.assert_allclose(np.asarray(latent.data.shape) * latent.scale, (32.0, 32.0), rtol=0.1)
     assert viewer.canvas.grid.enabled
-    assert explorer.metrics.rowCount() >= 3
+    assert explorer.metrics.rowCount() == 2
 
 
 def test_grid_puts_unet_and_vqunet_layers_in_two_cells(explorer) -> None:
     viewer = explorer.viewer
     grid, layers = viewer.canvas.grid, list(viewer.layers)
     pos = {lay.name: grid.position(i, layers) for i, lay in enumerate(layers)}
-    assert pos["UNet: mask"] == pos["UNet: corrupted image"] == (0, 0)
-    assert pos["VQ-UNet: mask"] == pos["VQ-UNet: corrupted image"] == (0, 1)
+    assert pos["UNet · mask"] == pos["UNet · corrupted image"] == (0, 0)
+    assert pos["VQ-UNet · mask"] == pos["VQ-UNet · corrupted image"] == (0, 1)
     explorer.controls.side_by_side.setChecked(False)
     assert not grid.enabled
     assert viewer.layers["discs"].visible
@@ -47,16 +47,14 @@ def test_grid_puts_unet_and_vqunet_layers_in_two_cells(explorer) -> None:
 def test_metrics_change_with_level_and_revisits_come_from_the_cache(explorer, qtbot) -> None:
     controls = explorer.controls
     clean = dict(explorer.metrics.values)
-    assert clean and all(0 <= v["dice_unet"] <= 1 for v in clean.values())
+    assert set(clean) == {"unet", "vqunet"} and all(0 <= v["dice_ring"] <= 1 for v in clean.values())
     controls.kind.setCurrentIndex(controls.kind.findData("salt_and_pepper"))
     controls.level.setValue(30.0)
     qtbot.waitUntil(lambda: explorer.view.corruption.level == 30.0, timeout=30000)
     wait_idle(qtbot, explorer)
     noisy = explorer.metrics.values
-    assert any(
-        not math.isclose(noisy[c]["dice_unet"], clean[c]["dice_unet"]) or
-        not math.isclose(noisy[c]["dice_vqunet"], clean[c]["dice_vqunet"]) for c in clean
-    )  # fmt: skip
+    assert any(not math.isclose(noisy[m][c], clean[m][c]) for m in clean for c in clean[m]
+               if c.startswith("dice"))  # fmt: skip
     hits = explorer.cache.hits
     controls.level.setValue(5.0)
     qtbot.waitUntil(lambda: explorer.view.corruption.level == 5.0, timeout=30000)
@@ -71,7 +69,7 @@ def test_sweep_plots_and_can_be_cancelled(explorer, qtbot) -> None:
     qtbot.waitUntil(lambda: bool(explorer.sweep_rows), timeout=60000)
     assert {r["model"] for r in explorer.sweep_rows} == {"unet", "vqunet"}
     assert explorer.plot is not None and explorer.plot.metric.count() > 0
-    explorer.sweep_rows = []
+    explorer.session.sweep_rows = []
     job = explorer.start_sweep()
     explorer.cancel()
     assert job.cancelled
@@ -143,7 +141,7 @@ def test_closing_the_viewer_mid_run_is_safe(make_napari_viewer, tiny_pair, disc,
     widget = RobustnessExplorer(viewer)
     viewer.window.add_dock_widget(widget)
     widget.controls.draws.setValue(64)
-    widget.add_pair(tiny_pair)
+    widget.add_set(tiny_pair)
     job = widget.run_now()
     sweep = widget.start_sweep()
     assert job is not None and sweep is not None
@@ -154,14 +152,89 @@ def test_closing_the_viewer_mid_run_is_safe(make_napari_viewer, tiny_pair, disc,
 
 
 def test_worker_errors_reach_the_user_without_crashing(explorer, qtbot, monkeypatch) -> None:
-    import vqseg_core.robustness as robustness
+    import vqseg_core.engine as engine
 
     def broken(*args, **kwargs):
         raise RuntimeError("model exploded")
 
-    monkeypatch.setattr(robustness, "iter_analyse", broken)
+    monkeypatch.setattr(engine, "iter_execute", broken)
     shown = []
     monkeypatch.setattr("napari.utils.notifications.show_error", shown.append)
     explorer.controls.level.setValue(17.0)
     qtbot.waitUntil(lambda: bool(shown), timeout=10000)
     assert "model exploded" in shown[0] and "model exploded" in explorer.status.text()
+
+
+# ---- three models (each setup adds 19 layers: about 10 s here, so few tests check a lot) ------
+def test_three_models_make_three_panels_a_row_each_and_nineteen_layers(explorer3) -> None:
+    viewer, view = explorer3.viewer, explorer3.view
+    assert list(view.models) == ["unet", "vqunet", "vqcopy"]
+    grid, layers = viewer.canvas.grid, list(viewer.layers)
+    assert grid.enabled and tuple(grid.shape) == (1, 3)
+    assert grid.actual_shape(layers) == (1, 3)
+    masks = [lay for lay in layers if lay.metadata.get("vqseg_role", "").startswith("mask:")]
+    assert sorted(lay.name for lay in masks) == ["UNet · mask", "VQ copy · mask", "VQ-UNet · mask"]
+    pos = {lay.name: grid.position(i, layers) for i, lay in enumerate(layers)}
+    for col, name in enumerate(("UNet", "VQ-UNet", "VQ copy")):
+        assert pos[f"{name} · mask"] == pos[f"{name} · corrupted image"] == (0, col)
+        assert viewer.layers[f"{name} · corrupted image"].name_overlay.visible  # the caption
+    # 5 per model (corrupted image, latent variance, disagreement, mask, ground truth)
+    # + codebook assignment and code flips for the two VQ-UNets; no spacer needed here
+    ours = explorer3.layers.all()
+    assert len(ours) == 19 and all(" · " in lay.name for lay in ours)
+    # the metrics table: one row per model, in its colour
+    table = explorer3.metrics
+    heads = [table.verticalHeaderItem(r) for r in range(table.rowCount())]
+    assert [h.text() for h in heads] == ["UNet", "VQ-UNet", "VQ copy"]
+    colours = [m.colour for m in explorer3.session.loaded()]
+    assert [h.foreground().color().name() for h in heads] == colours
+    columns = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert "HD95 (mm)\nring" in columns and columns[-2:] == ["latent\nvariance", "code\nflips"]
+    assert set(table.values) == {"unet", "vqunet", "vqcopy"}
+    explorer3.controls.side_by_side.setChecked(False)
+    assert not grid.enabled and viewer.layers["discs"].visible
+
+
+def test_disagreement_follows_the_reference_and_unchecked_models_leave(explorer3, qtbot) -> None:
+    from qtpy.QtCore import Qt
+
+    viewer, controls = explorer3.viewer, explorer3.controls
+    assert controls.reference.currentData() == "unet"
+    assert "VQ copy · differs from UNet" in viewer.layers
+    controls.reference.setCurrentIndex(controls.reference.findData("vqcopy"))
+    qtbot.waitUntil(lambda: explorer3.view.reference == "vqcopy", timeout=10000)
+    names = [lay.name for lay in viewer.layers]
+    assert "UNet · differs from VQ copy" in names and "VQ copy · any model differs" in names
+    assert "VQ copy · differs from UNet" not in names
+    view = explorer3.view
+    ref = view.models["vqcopy"].labels
+    np.testing.assert_array_equal(explorer3.layers.layer("disagreement:unet").data,
+                                  view.models["unet"].labels != ref)  # fmt: skip
+    controls.compare.item(1).setCheckState(Qt.CheckState.Unchecked)  # VQ-UNet
+    qtbot.waitUntil(lambda: list(explorer3.view.models) == ["unet", "vqcopy"], timeout=30000)
+    assert explorer3.layers.layer("mask:vqunet") is None
+    assert tuple(viewer.canvas.grid.shape) == (1, 2)
+    assert [controls.reference.itemData(i) for i in range(controls.reference.count())] == [
+        "unet", "vqcopy"]  # fmt: skip
+    assert explorer3.view.reference == "vqcopy"
+
+
+def test_several_export_files_make_the_set(make_napari_viewer, tiny_pair_files, disc, qtbot) -> None:
+    from napari_vqseg.explorer._qt.widget import RobustnessExplorer
+    from napari_vqseg.explorer.settings import FROM_FILES
+
+    viewer = make_napari_viewer()
+    viewer.add_image(disc[0], name="discs")
+    widget = RobustnessExplorer(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.controls.draws.setValue(1)
+    widget.controls.models.setCurrentText(FROM_FILES)
+    widget.controls.set_files([str(tiny_pair_files["unet"]), str(tiny_pair_files["vqunet"])])
+    try:
+        qtbot.waitUntil(lambda: widget.view is not None and not widget.busy, timeout=60000)
+        assert widget.controls.compare.count() == 2
+        assert list(widget.view.models) == ["unet", "vqunet"]
+        assert "tiny-unet.json" in widget.controls.models_label.text()
+    finally:
+        widget.shutdown()
+        qtbot.waitUntil(lambda: not widget._workers, timeout=10000)

@@ -1,0 +1,496 @@
+"""The Robustness Explorer's session: settings in; requests, jobs, views and sweeps out (no Qt).
+
+One session per explorer. It owns the loaded model sets, the result cache, the background jobs
+(the one place that says "the same job is already running"), the current view and the sweep
+rows. The Qt widget reads the controls into an :class:`~.settings.ExplorerSettings`, hands it
+to the session with the image, and follows the :class:`Step` it gets back::
+
+    step = session.analyse(settings, image, spacing, gt, focus)
+    # "show":   step.view is ready (a cached result: instant)
+    # "start":  run step.job.work in a worker thread, then session.accept(step.job, outcome)
+    # "load":   the models are loading (step.job; then session.accept_models)
+    # "wait":   the same job is already running
+    # "refuse": step.message says why (the corruption's own message for a bad level)
+
+``vqseg-demo`` and the tests drive the same object. The corruption is checked once, by the
+:class:`~vqseg_core.perturb.Corruption` inside the :class:`~vqseg_core.engine.RunRequest`; the
+cache key is built from that request (:meth:`ExplorerSession.cache_key`). Torch is imported
+only when a request is built or a worker runs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_vqseg.explorer import workers
+from napari_vqseg.explorer.settings import FROM_FILES, ExplorerSettings
+from napari_vqseg.explorer.state import Job, JobTracker, ResultCache, array_fingerprint
+
+MIN_SHOWN, MAX_SHOWN = 2, 6
+"""How many models the explorer compares at once."""
+
+NO_MODELS = "Choose models: a bundled set, or your own exports with 'From files...'."
+
+SetSource = tuple[str | None, tuple[str, ...]]
+"""Where a set comes from: a bundled (or offered) set name, and export files added to it."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the session decided; the widget follows it.
+
+    Attributes:
+        action: ``"show"``, ``"start"``, ``"load"``, ``"loaded"``, ``"wait"``, ``"refuse"``,
+            ``"drop"`` (a stale or cancelled result) or ``"error"``.
+        job: the job to run (``"start"``, ``"load"``).
+        view: the view to show (``"show"`` of an analysis).
+        message: a line for the status bar (why, or what is running).
+        error: the exception of an ``"error"``.
+        total: the number of levels of a sweep.
+        request: the :class:`~vqseg_core.engine.RunRequest` of an analysis or sweep started.
+    """
+
+    action: str
+    job: Job | None = None
+    view: Any = None
+    message: str = ""
+    error: BaseException | None = None
+    total: int = 0
+    request: Any = None
+
+
+@dataclass(frozen=True)
+class AnalysisKey:
+    """What a view depends on, read off its :class:`~vqseg_core.engine.RunRequest`.
+
+    ``focus`` is the displayed axial slice for volumes under a 2D slice model (their latent
+    maps are that slice's), else ``None``. The reference model is not part of it: a view is
+    re-referenced without running anything (:func:`with_reference`).
+    """
+
+    models: str
+    keys: tuple[str, ...]
+    corruption: Any
+    n_draws: int
+    device: str
+    precision: str
+    latents: bool
+    focus: int | None
+    image: str
+    ground_truth: str | None
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """How one model is shown: its key, a display name distinct within the set, a colour."""
+
+    key: str
+    name: str
+    colour: str
+
+
+class ExplorerSession:
+    """The explorer's state and decisions, without Qt.
+
+    Args:
+        cache_items: analysis results kept (least recently used evicted first).
+    """
+
+    def __init__(self, cache_items: int = 24) -> None:
+        self.cache = ResultCache(cache_items)
+        self.jobs = JobTracker()
+        self.sets: dict[SetSource, Any] = {}
+        self.settings = ExplorerSettings()
+        self.view: Any | None = None
+        self.view_key: AnalysisKey | None = None
+        self.sweep_rows: list[dict[str, Any]] = []
+        self.sweep_units = ""
+
+    # ---- model sets ------------------------------------------------------------------------
+    @staticmethod
+    def source(settings: ExplorerSettings) -> SetSource | None:
+        """Where the settings' models come from (``None``: nothing chosen yet)."""
+        name = None if settings.models in ("", FROM_FILES) else settings.models
+        files = tuple(settings.model_files)
+        if settings.models == FROM_FILES and not files:
+            return None
+        return None if name is None and not files else (name, files)
+
+    def add_set(self, model_set: Any) -> str:
+        """Offer a set already in memory under its name; returns the name for the settings."""
+        self.sets[(model_set.name, ())] = model_set
+        return model_set.name
+
+    def loaded(self, settings: ExplorerSettings | None = None) -> Any | None:
+        """The full loaded set of the settings (default: the last ones), or ``None``."""
+        source = self.source(settings or self.settings)
+        return None if source is None else self.sets.get(source)
+
+    def load_now(self, settings: ExplorerSettings) -> Any:
+        """Load the settings' models in this thread (``vqseg-demo``); cached like a load job.
+
+        Raises:
+            ValueError: no models chosen, or a set that cannot be composed.
+            CheckpointError: a missing or corrupt weight file.
+        """
+        source = self.source(settings)
+        if source is None:
+            raise ValueError(NO_MODELS)
+        if source not in self.sets:
+            self.sets[source] = compose_set(*source)
+        return self.sets[source]
+
+    def members(self, settings: ExplorerSettings | None = None) -> list[MemberInfo]:
+        """The models the settings' set offers, for the controls (before loading for a
+        bundled set: read from the registry, no torch)."""
+        settings = settings or self.settings
+        model_set = self.loaded(settings)
+        if model_set is not None:
+            return list(legend_of(model_set).values())
+        source = self.source(settings)
+        if source is None or source[0] is None or source[1]:
+            return []
+        from vqseg_core.modelset import PALETTE
+        from vqseg_core.pretrained import set_info
+
+        try:
+            info = set_info(source[0])
+        except ValueError:
+            return []
+        return [MemberInfo(m["key"], m.get("name") or m["key"], m.get("colour") or PALETTE[i % 6])
+                for i, m in enumerate(info.members)]  # fmt: skip
+
+    def legend(self, settings: ExplorerSettings | None = None) -> dict[str, MemberInfo]:
+        """``{key: MemberInfo}`` of every model of the loaded set (empty when none)."""
+        model_set = self.loaded(settings)
+        return {} if model_set is None else legend_of(model_set)
+
+    @staticmethod
+    def chosen(settings: ExplorerSettings, model_set: Any) -> tuple[str, ...]:
+        """The member keys to compare: the settings' (2-6, in order), else the set's first six.
+
+        Raises:
+            ValueError: an unknown key, a repeated key, or fewer than 2 / more than 6 models.
+        """
+        keys = settings.keys if settings.keys is not None else model_set.keys[:MAX_SHOWN]
+        for key in keys:
+            if key not in model_set:
+                raise ValueError(f"set {model_set.name!r} has no model {key!r}; "
+                                 f"its models: {', '.join(model_set.keys)}")  # fmt: skip
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"a model is chosen twice: {list(keys)}")
+        if not MIN_SHOWN <= len(keys) <= MAX_SHOWN:
+            raise ValueError(f"choose {MIN_SHOWN}-{MAX_SHOWN} models to compare, got {len(keys)}")
+        return tuple(keys)
+
+    @staticmethod
+    def reference(settings: ExplorerSettings, keys: Sequence[str]) -> str:
+        """The reference model: the settings' when it is compared, else the first."""
+        return settings.reference if settings.reference in keys else keys[0]
+
+    # ---- one analysis ----------------------------------------------------------------------
+    def request(
+        self,
+        settings: ExplorerSettings,
+        image: np.ndarray,
+        spacing: Sequence[float] | None = None,
+        focus: int | None = None,
+    ) -> Any:
+        """The :class:`~vqseg_core.engine.RunRequest` of ``settings`` on one image.
+
+        Raises:
+            LookupError: the settings' models are not loaded.
+            ValueError: from the request: the corruption (kind, level, seed), the number of
+                draws, the image's dimensionality; or the chosen models (:meth:`chosen`).
+        """
+        from vqseg_core.engine import RunRequest
+        from vqseg_core.perturb import Corruption
+
+        model_set = self.loaded(settings)
+        if model_set is None:
+            raise LookupError(NO_MODELS)
+        keys = self.chosen(settings, model_set)
+        image = np.asarray(image)
+        return RunRequest(
+            model_set, image, None if spacing is None else tuple(spacing),
+            Corruption(settings.kind, settings.level, settings.seed), settings.n_draws,
+            settings.device, focus=focus if image.ndim == 3 else None, keys=keys,
+        )  # fmt: skip
+
+    @staticmethod
+    def cache_key(request: Any, gt: np.ndarray | None = None) -> AnalysisKey:
+        """The cache key of a request (and ground truth): everything the view depends on."""
+        slice_latents = request.image.ndim == 3 and request.latents and any(
+            request.models.member(k).model_dims == 2 for k in request.member_keys
+        )
+        return AnalysisKey(
+            request.models.id, request.member_keys, request.corruption, request.n_draws,
+            str(request.device), request.precision, request.latents,
+            request.focus if slice_latents else None, array_fingerprint(request.image),
+            None if gt is None else array_fingerprint(gt),
+        )  # fmt: skip
+
+    def analyse(
+        self,
+        settings: ExplorerSettings,
+        image: np.ndarray,
+        spacing: Sequence[float] | None = None,
+        gt: np.ndarray | None = None,
+        focus: int | None = None,
+    ) -> Step:
+        """Decide what the settings need on this image: a cached view, a job, a load, or no.
+
+        Args:
+            settings: what the user chose (remembered as :attr:`settings`).
+            image: ``(H, W)`` or ``(X, Y, Z)`` raw image.
+            spacing: mm per axis (the layer's scale).
+            gt: labels of the image's shape (another shape is ignored, with a note).
+            focus: the axial slice on screen of a volume (finished first; latent maps).
+        """
+        self.settings = settings
+        source = self.source(settings)
+        if source is None:
+            return Step("refuse", message=NO_MODELS)
+        if source not in self.sets:
+            return self._load(source)
+        image = np.asarray(image)
+        gt, note = _usable_gt(gt, image.shape)
+        try:
+            request = self.request(settings, image, spacing, focus)
+        except (ValueError, LookupError) as err:
+            return Step("refuse", message=_text(err))
+        key = self.cache_key(request, gt)
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.jobs.cancel_all("analyse")
+            return Step("show", view=self._present(cached, key), message=note)
+        reference = self.reference(settings, request.member_keys)
+        job = self._begin("analyse", key,
+                          lambda job: functools.partial(workers.analyse, request, gt, reference, job.cancel))  # fmt: skip
+        if job is None:
+            return Step("wait", message=note)
+        return Step("start", job=job, message=note, request=request)
+
+    def accept(self, job: Job, outcome: workers.Outcome) -> Step:
+        """An analysis job returned: cache its view; show it unless the job went stale."""
+        status, value = outcome
+        if status == "ok":
+            self.cache.put(job.key, value)
+        if status == "cancelled" or job.cancelled:
+            return Step("drop")
+        if status == "error":
+            return Step("error", message=f"Error: {value}", error=value)
+        return Step("show", view=self._present(value, job.key))
+
+    def present(self, view: Any) -> Any:
+        """``view`` with the current settings' reference model (no model runs)."""
+        return with_reference(view, self.reference(self.settings, tuple(view.models)))
+
+    def _present(self, view: Any, key: AnalysisKey) -> Any:
+        self.view, self.view_key = self.present(view), key
+        return self.view
+
+    # ---- models ----------------------------------------------------------------------------
+    def _load(self, source: SetSource) -> Step:
+        job = self._begin("models", source,
+                          lambda job: functools.partial(workers.load_models, *source))  # fmt: skip
+        if job is None:
+            return Step("wait")
+        return Step("load", job=job, message=f"Loading models: {describe(source)}...")
+
+    def accept_models(self, job: Job, outcome: workers.Outcome) -> Step:
+        """A load job returned: keep the set (even if another set was chosen meanwhile)."""
+        status, value = outcome
+        if status == "ok":
+            self.sets[job.key] = value
+            return Step("loaded", message=f"{value.name}: {len(value)} models, classes "
+                                          f"{value.classes}, {value.spatial_dims}D images")  # fmt: skip
+        if status == "cancelled":
+            return Step("drop")
+        return Step("error", message=f"Could not load the models: {value}", error=value)
+
+    # ---- sweep -----------------------------------------------------------------------------
+    def sweep(
+        self,
+        settings: ExplorerSettings,
+        image: np.ndarray,
+        spacing: Sequence[float] | None = None,
+        gt: np.ndarray | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Step:
+        """A level sweep of the settings' corruption kind (metric vs level, every model)."""
+        from vqseg_core.robustness import default_levels
+
+        self.settings = settings
+        image = np.asarray(image)
+        gt, _ = _usable_gt(gt, image.shape)
+        try:
+            request = self.request(settings, image, spacing)
+        except (ValueError, LookupError) as err:
+            return Step("refuse", message=f"No sweep: {_text(err)}")
+        keys = request.member_keys
+        reference = self.reference(settings, keys)
+        levels = tuple(default_levels(settings.kind))
+        c = request.corruption
+        key = (request.models.id, keys, c.kind, c.seed, request.n_draws, str(request.device),
+               array_fingerprint(image), None if gt is None else array_fingerprint(gt), reference)  # fmt: skip
+        subset = request.models.subset(keys)
+        job = self._begin("sweep", key, lambda job: functools.partial(
+            workers.sweep, subset, request, gt, levels, reference, job.cancel, progress))  # fmt: skip
+        if job is None:
+            return Step("wait", message="That sweep is already running.")
+        return Step("start", job=job, total=len(levels), request=request,
+                    message=f"Sweeping {c.kind} over {len(levels)} levels...")  # fmt: skip
+
+    def accept_sweep(self, job: Job, outcome: workers.Outcome) -> Step:
+        """A sweep returned: keep its rows unless it was cancelled or replaced."""
+        from vqseg_core.perturb import get_spec
+
+        status, value = outcome
+        if status == "cancelled" or job.cancelled:
+            return Step("drop")
+        if status == "error":
+            return Step("error", message=f"Error: {value}", error=value)
+        self.sweep_rows = list(value)
+        kind = self.sweep_rows[0]["kind"] if self.sweep_rows else self.settings.kind
+        self.sweep_units = get_spec(kind).units
+        levels = len({r["level"] for r in self.sweep_rows})
+        return Step("show", message=f"Sweep done: {levels} levels.")
+
+    # ---- jobs ------------------------------------------------------------------------------
+    def _begin(self, kind: str, key: Hashable, work: Callable[[Job], Any]) -> Job | None:
+        """Start a job unless the same one (kind and key) is already running."""
+        if self.jobs.live(key, kind) is not None:
+            return None
+        job = self.jobs.start(key, kind)
+        job.work = work(job)
+        return job
+
+    def finished(self, job: Job) -> None:
+        """A worker ended (returned, failed or was cancelled)."""
+        self.jobs.finish(job)
+
+    def cancel(self, kind: str | None = None) -> int:
+        """Cancel running jobs (of one kind, or all); returns how many."""
+        return self.jobs.cancel_all(kind)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job that is not cancelled is running."""
+        return self.jobs.busy
+
+    # ---- report ----------------------------------------------------------------------------
+    def export(
+        self,
+        folder: str | Path,
+        screenshot: Any | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> list[Path]:
+        """Write the report folder of the current settings, view and sweep."""
+        from napari_vqseg.explorer.report import export_report
+        from vqseg_core.perturb import get_spec
+
+        return export_report(
+            folder, self.settings, models=self.loaded(), view=self.view, sweep=self.sweep_rows,
+            screenshot=screenshot, units=self.sweep_units or get_spec(self.settings.kind).units,
+            legend=self.legend(), extra=extra,
+        )  # fmt: skip
+
+
+# ---- helpers -------------------------------------------------------------------------------
+def compose_set(name: str | None, files: Sequence[str] = ()) -> Any:
+    """The set of a :data:`SetSource`: a bundled set, exports, or a bundled set plus exports.
+
+    Exports added to a bundled set get a key, display name and colour of their own when the
+    set already uses theirs (an export of a VQ-UNet beside the bundled VQ-UNet becomes, e.g.,
+    key ``"cb-ema-restart"``, name ``"VQ-UNet (cb-ema-restart)"``).
+
+    Raises:
+        ValueError: an unknown set name, more than 6 models, or mixed image dimensionality.
+        CheckpointError: a missing or corrupt weight file.
+    """
+    from vqseg_core.modelset import ModelSet, member_from_export, set_from_files
+    from vqseg_core.pretrained import load_set
+
+    if name is None:
+        return _distinct(set_from_files(list(files)))
+    base = load_set(name)
+    if not files:
+        return base
+    members = list(base.members)
+    for path in files:
+        members.append(member_from_export(path, position=len(members)))
+    stems = "+".join(Path(p).stem for p in files)
+    return _distinct(ModelSet(f"{name}+{stems}", tuple(_unique(members)), dict(base.info)))
+
+
+def legend_of(model_set: Any) -> dict[str, MemberInfo]:
+    """``{key: MemberInfo}``: display names made distinct with the key when two are equal."""
+    names = [m.name for m in model_set]
+    return {m.key: MemberInfo(m.key, m.name if names.count(m.name) == 1 else f"{m.name} ({m.key})",
+                              m.colour) for m in model_set}  # fmt: skip
+
+
+def with_reference(view: Any, reference: str) -> Any:
+    """A :class:`~vqseg_core.robustness.RobustnessView` compared against another of its models
+    (each model's disagreement with it, and where any model differs from it)."""
+    if view.reference == reference or reference not in view.models:
+        return view
+    ref = view.models[reference].labels
+    models = {k: replace(mv, disagreement=None if k == reference else mv.labels != ref)
+              for k, mv in view.models.items()}  # fmt: skip
+    others = [mv.disagreement for k, mv in models.items() if k != reference]
+    anywhere = np.logical_or.reduce(others) if others else np.zeros(ref.shape, bool)
+    return replace(view, models=models, disagreement=np.asarray(anywhere, bool), reference=reference)
+
+
+def describe(source: SetSource) -> str:
+    """A source for the user: ``"chest-xray + a.json"``."""
+    name, files = source
+    return " + ".join([*([name] if name else []), *(Path(f).name for f in files)])
+
+
+def _unique(members: list[Any]) -> list[Any]:
+    """Later members whose key, name or colour is taken get their own (from the file name)."""
+    from vqseg_core.modelset import PALETTE
+    from vqseg_core.modelset.member import slug_key
+
+    out: list[Any] = []
+    for m in members:
+        stem = Path(str(m.info.get("file", m.key))).stem
+        keys, names, colours = {o.key for o in out}, {o.name for o in out}, {o.colour for o in out}
+        key = m.key if m.key not in keys else slug_key(stem)
+        while key in keys:
+            key = slug_key(f"{key}-{len(out) + 1}")
+        name = m.name if m.name not in names else f"{m.name} ({stem})"
+        free = [c for c in PALETTE if c not in colours]
+        colour = m.colour if m.colour not in colours or not free else free[0]
+        out.append(m if (key, name, colour) == (m.key, m.name, m.colour)
+                   else replace(m, key=key, name=name, colour=colour))  # fmt: skip
+    return out
+
+
+def _distinct(model_set: Any) -> Any:
+    members = _unique(list(model_set.members))
+    if all(a is b for a, b in zip(members, model_set.members, strict=True)):
+        return model_set
+    return type(model_set)(model_set.name, tuple(members), dict(model_set.info))
+
+
+def _usable_gt(gt: Any, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
+    if gt is None:
+        return None, ""
+    gt = np.asarray(gt)
+    if gt.shape != tuple(shape):
+        return None, f"The ground truth has shape {gt.shape}, not {tuple(shape)}: ignored."
+    return gt, ""
+
+
+def _text(err: BaseException) -> str:
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
