@@ -10,14 +10,19 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from vqseg_core.models.unet import UNet
+from vqseg_core.models.vq_skip_unet import VQSkipUNet
 from vqseg_core.models.vq_unet import VQUNet
 
-MODEL_KINDS = ("unet", "vqunet")
+MODEL_KINDS = ("unet", "vqunet", "vqskip")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of a UNet or VQ-UNet (the VQ fields are ignored for ``kind="unet"``)."""
+    """Architecture of a UNet, VQ-UNet or VQ-UNet with quantised skips (``kind="vqskip"``).
+
+    The VQ fields are ignored for ``kind="unet"``, ``skip_codebook_size`` and
+    ``quantized_skips`` (empty: every skip level) for every kind but ``"vqskip"``.
+    """
 
     kind: str = "vqunet"
     spatial_dims: int = 2
@@ -36,16 +41,20 @@ class ModelConfig:
     dead_code_threshold: float | None = None
     cosine: bool = False
     positional_encoding: str = "none"
+    skip_codebook_size: int = 256
+    quantized_skips: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"kind must be one of {MODEL_KINDS}, got {self.kind!r}")
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        object.__setattr__(self, "quantized_skips", tuple(int(i) for i in self.quantized_skips))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (tuples become lists)."""
         d = asdict(self)
         d["channels"] = list(self.channels)
+        d["quantized_skips"] = list(self.quantized_skips)
         return d
 
     @classmethod
@@ -59,7 +68,7 @@ class ModelConfig:
 
 
 def build_model(config: ModelConfig) -> UNet:
-    """Build the :class:`UNet` or :class:`VQUNet` described by ``config``."""
+    """Build the :class:`UNet`, :class:`VQUNet` or :class:`VQSkipUNet` described by ``config``."""
     common = dict(
         spatial_dims=config.spatial_dims,
         in_channels=config.in_channels,
@@ -71,8 +80,7 @@ def build_model(config: ModelConfig) -> UNet:
     )
     if config.kind == "unet":
         return UNet(**common)
-    return VQUNet(
-        **common,
+    vq = dict(
         codebook_size=config.codebook_size,
         codebook_dim=config.codebook_dim,
         beta=config.beta,
@@ -83,3 +91,11 @@ def build_model(config: ModelConfig) -> UNet:
         cosine=config.cosine,
         positional_encoding=config.positional_encoding,
     )
+    if config.kind == "vqskip":
+        return VQSkipUNet(
+            **common,
+            **vq,
+            skip_codebook_size=config.skip_codebook_size,
+            quantized_skips=config.quantized_skips,
+        )
+    return VQUNet(**common, **vq)
