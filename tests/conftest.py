@@ -49,6 +49,26 @@ def _disc_samples(n: int, size: int, seed: int):
 def tiny_pair_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A tiny 2D UNet / VQ-UNet pair (classes 1 "ring", 2 "core") trained for a few seconds
     on synthetic discs with the chest-xray recipe at 64x64; ``{"unet": json, "vqunet": json}``."""
+    return _tiny_files(tmp_path_factory, ("unet", "vqunet"))
+
+
+@pytest.fixture(scope="session")
+def tiny_third_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A third tiny model like :func:`tiny_pair_files`: a VQ-UNet with quantised skips."""
+    return _tiny_files(tmp_path_factory, ("vqskip",))["vqskip"]
+
+
+@pytest.fixture(scope="session")
+def tiny_set(tiny_pair_files: dict[str, Path], tiny_third_file: Path):
+    """The three-model set UNet, VQ-UNet, VQ-UNet with quantised skips."""
+    from vqseg_core.modelset import set_from_files
+
+    return set_from_files(
+        [tiny_pair_files["unet"], tiny_pair_files["vqunet"], tiny_third_file], name="tiny3"
+    )
+
+
+def _tiny_files(tmp_path_factory: pytest.TempPathFactory, kinds: tuple[str, ...]) -> dict[str, Path]:
     from vqseg_core.models import ModelConfig
     from vqseg_core.train.config import (
         DataConfig,
@@ -59,10 +79,10 @@ def tiny_pair_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     )
     from vqseg_core.train.loop import train
 
-    root = tmp_path_factory.mktemp("tiny_pair")
+    root = tmp_path_factory.mktemp("tiny_models")
     samples = _disc_samples(12, 64, 0)
     paths = {}
-    for kind in ("unet", "vqunet"):
+    for kind in kinds:
         config = TrainConfig(
             name=f"tiny-{kind}",
             model=ModelConfig(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vqseg_core.analysis.latent import code_flip_map, latent_variance
+from vqseg_core.analysis.latent import code_flip_map, code_flip_rate, latent_variance
 from vqseg_core.engine import (
     BOTTLENECK,
     LatentDraws,
@@ -272,15 +272,16 @@ def view_of(run: Run, ground_truth: np.ndarray | None = None, reference: str | N
 
 
 def _latent_view(draws: LatentDraws, geometry: tuple[tuple[float, ...], tuple[float, ...]]) -> LatentView:
-    flips = None
+    flips, rate = None, None
     if draws.indices is not None and draws.clean_indices is not None:
         flips = code_flip_map(draws.indices, draws.clean_indices).numpy()
+        rate = code_flip_rate(draws.indices, draws.clean_indices)  # as vqseg-eval latent
     return LatentView(
         variance=_mean_variance(draws.features),
         quantized_variance=_mean_variance(draws.quantized),
         indices=None if draws.indices is None else draws.indices[0].numpy(),
         flip_map=flips,
-        flip_rate=None if flips is None else float(flips.mean()),
+        flip_rate=rate,
         scale=geometry[0],
         translate=geometry[1],
     )
