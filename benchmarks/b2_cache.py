@@ -1,8 +1,8 @@
 """B2: revisiting a level already computed (the explorer's result cache) vs recomputing it.
 
-Revisit: what the explorer's ``run_now`` does before any inference — the cache key from the
-settings, the pair's identity and fingerprints of the image and ground-truth arrays
-(:func:`napari_vqseg.explorer.state.make_key`, ``array_fingerprint``) and a
+Revisit: what the explorer's session does before any inference — the request from the
+settings, its cache key (the model set's id, the corruption and fingerprints of the image and
+ground-truth arrays: :meth:`napari_vqseg.explorer.session.ExplorerSession.cache_key`) and a
 :class:`~napari_vqseg.explorer.state.ResultCache` lookup, holding a few other levels too.
 Recompute: :func:`vqseg_core.robustness.analyse` of the same settings (product fast path).
 Accuracy: the cached result is the one computed for that key, and a recomputation gives the
@@ -22,21 +22,18 @@ TARGET = 50.0
 
 def run(quick: bool) -> dict[str, Any]:
     """Time a cache hit (key + lookup) against recomputing the same level."""
-    from napari_vqseg.explorer.state import (
-        ExplorerSettings,
-        ResultCache,
-        array_fingerprint,
-        make_key,
-        pair_id,
-    )
+    from napari_vqseg.explorer.session import ExplorerSession
+    from napari_vqseg.explorer.settings import ExplorerSettings
+    from napari_vqseg.explorer.state import ResultCache
     from vqseg_core.pretrained import load_pair
     from vqseg_core.robustness import analyse
 
     image, mask, spacing = chest_xray()
     pair = load_pair("chest-xray")
-    pid = pair_id(pair.name, pair.sha256)
+    session = ExplorerSession()
+    name = session.add_set(pair)
     cache = ResultCache()
-    base = ExplorerSettings(pair="chest-xray", kind="gaussian", seed=0, n_draws=4)
+    base = ExplorerSettings(models=name, kind="gaussian", seed=0, n_draws=4)
 
     def compute(settings: ExplorerSettings):
         return analyse(
@@ -52,7 +49,7 @@ def run(quick: bool) -> dict[str, Any]:
         )
 
     def key_of(settings: ExplorerSettings):
-        return make_key(settings, pid, array_fingerprint(image), array_fingerprint(mask))
+        return session.cache_key(session.request(settings, image, spacing), mask)
 
     levels = (0.0, 5.0, 10.0) if quick else (0.0, 5.0, 10.0, 15.0, 20.0, 30.0)
     stored = {}
@@ -73,7 +70,7 @@ def run(quick: bool) -> dict[str, Any]:
     fresh = compute(revisit)
     cached = hit()
     same_labels = all(
-        np.array_equal(cached.models[k].labels, fresh.models[k].labels) for k in ("unet", "vqunet")
+        np.array_equal(cached.models[k].labels, fresh.models[k].labels) for k in pair.keys
     )
     ratio = timing["recompute"]["median_s"] / timing["hit"]["median_s"]
     accuracy = {
