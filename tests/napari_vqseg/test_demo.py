@@ -1,5 +1,5 @@
-"""vqseg-demo: headless screenshot runs (a pair of exports; a bundled set plus an export), and
-its usage errors."""
+"""vqseg-demo: a headless screenshot run (the bundled set plus an export), the model options
+(a pair of exports included) and the usage errors."""
 
 from __future__ import annotations
 
@@ -51,32 +51,35 @@ def _run(args: list[str], shot) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.gui
-@pytest.mark.slow
-def test_demo_saves_screenshot_and_summary(tiny_pair_files, tmp_path) -> None:
-    shot = tmp_path / "demo.png"
-    out = _run(["--level", "20", "--unet", str(tiny_pair_files["unet"]),
-                "--vqunet", str(tiny_pair_files["vqunet"])], shot)  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert shot.stat().st_size > 10_000
-    summary = json.loads(shot.with_suffix(".json").read_text(encoding="utf-8"))
-    assert summary["corruption"]["kind"] == "gaussian" and summary["corruption"]["level"] == 20.0
-    names = {layer["name"] for layer in summary["layers"]}
-    assert {"UNet · mask", "VQ-UNet · mask", "chest-xray"} <= names
-    assert {row["model"] for row in summary["latent"]} == {"unet", "vqunet"}
-    assert summary["device"] == "cpu" and summary["grid"]["enabled"]
+def test_a_pair_of_exports_still_opens(tiny_pair_files) -> None:
+    from napari_vqseg._sample_data import load_sample
+    from napari_vqseg.demo import prepare
+    from napari_vqseg.explorer.session import ExplorerSession
+
+    args = build_parser().parse_args(["--level", "20", "--unet", str(tiny_pair_files["unet"]),
+                                      "--vqunet", str(tiny_pair_files["vqunet"])])  # fmt: skip
+    session = ExplorerSession()
+    settings = prepare(session, args, load_sample("chest-xray"))
+    assert settings.models == FROM_FILES and settings.level == 20.0
+    assert settings.image_layer == "chest-xray" and settings.gt_layer == "chest-xray ground truth"
+    assert session.loaded(settings).keys == ("unet", "vqunet")
 
 
 @pytest.mark.gui
 @pytest.mark.slow
 def test_demo_compares_the_bundled_set_with_an_export(tiny_pair_files, tmp_path) -> None:
     shot = tmp_path / "three.png"
-    out = _run(["--level", "10", "--models", f"unet,vqunet,{tiny_pair_files['vqunet']}"], shot)
+    out = _run(["--level", "20", "--models", f"unet,vqunet,{tiny_pair_files['vqunet']}"], shot)
     assert out.returncode == 0, out.stderr[-3000:]
+    assert shot.stat().st_size > 10_000
     summary = json.loads(shot.with_suffix(".json").read_text(encoding="utf-8"))
+    assert summary["corruption"]["kind"] == "gaussian" and summary["corruption"]["level"] == 20.0
+    names = {layer["name"] for layer in summary["layers"]}
+    assert {"UNet · mask", "VQ-UNet · mask", "tiny-vqunet · mask", "chest-xray"} <= names
+    assert summary["device"] == "cpu" and summary["grid"]["enabled"]
     assert summary["compared"][:2] == ["unet", "vqunet"] and len(summary["compared"]) == 3
     added = summary["models"]["members"][2]
-    assert added["name"].startswith("VQ-UNet (") and added["file"].endswith("tiny-vqunet.json")
+    assert added["name"] == "tiny-vqunet" and added["file"].endswith("tiny-vqunet.json")
     assert {row["model"] for row in summary["metrics"]} == set(summary["compared"])
     assert summary["grid"]["shape"] == [1, 3]
 

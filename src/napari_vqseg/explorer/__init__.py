@@ -1,1 +1,2 @@
-"""The Robustness Explorer: Qt-free state (:mod:`.state`, :mod:`.report`) and its Qt widget (:mod:`._qt`)."""
+"""The Robustness Explorer: a Qt-free session (:mod:`.session`, :mod:`.settings`, :mod:`.state`,
+:mod:`.layers`, :mod:`.report`) and its Qt widget (:mod:`._qt`)."""

@@ -1,9 +1,10 @@
 """The explorer's napari layers: made once per model, updated in place on every result (no Qt).
 
-Each model of the view gets one panel's worth of layers, named ``"<model> · <what>"`` (e.g.
-``"VQ-UNet · mask"``) so the layer list stays grouped by model. Each layer carries its role,
-``"<what>:<model key>"``, in ``layer.metadata["vqseg_role"]`` so it is found again even if the
-user renames it; a deleted layer is made again on the next result. Input-grid layers copy the
+Each model of the view gets one panel's worth of layers: the corrupted input named after the
+model (``"VQ-UNet"``; its name is the panel's caption, in the model's colour) and the others
+``"<model> · <what>"`` (e.g. ``"VQ-UNet · mask"``), so the layer list stays grouped by model.
+Each layer carries its role, ``"<what>:<model key>"``, in ``layer.metadata["vqseg_role"]`` so
+it is found again even if the user renames it; a deleted layer is made again on the next result. Input-grid layers copy the
 analysed image layer's ``scale`` / ``translate``; latent maps (of the one latent chosen in the
 controls: the bottleneck, or a quantised skip) add that latent's own geometry (input pixels
 per latent cell, centre of cell 0).
@@ -42,7 +43,7 @@ ROLES: dict[str, tuple[str, str]] = {
 """Per model, bottom first: what the layer shows -> (name after the model's, layer type)."""
 HIDDEN_AT_FIRST = ("latent", "codes", "flips", "disagreement")
 LATENT_ROLES = ("latent", "codes", "flips")
-CAPTION_SIZE = 13
+CAPTION_SIZE = 12
 
 
 def role(what: str, key: str) -> str:
@@ -143,6 +144,7 @@ class ExplorerLayers:
                 geo = {**base, "scale": scale * np.asarray(lat.scale, dtype=float),
                        "translate": translate + scale * np.asarray(lat.translate, dtype=float)}  # fmt: skip
             label = {what: f"{name}{SEP}{spec[0]}" for what, spec in ROLES.items()}
+            label["corrupted"] = name  # the panel's caption
             put("corrupted", key, view.corrupted, base, label["corrupted"], colormap="gray",
                 contrast_limits=(0.0, 1.0))  # fmt: skip
             put("latent", key, None if lat is None else lat.variance, geo, label["latent"] + suffix,
@@ -217,7 +219,7 @@ class ExplorerLayers:
 
     @staticmethod
     def _caption(layer: Any, colour: str | None) -> None:
-        """The panel's caption: the corrupted image's name, in the model's colour."""
+        """The panel's caption: the corrupted input's name (the model's), in its colour."""
         overlay = getattr(layer, "name_overlay", None)  # napari >= 0.6
         if overlay is None:
             return

@@ -271,8 +271,8 @@ class ExplorerSession:
             self.jobs.cancel_all("analyse")
             return Step("show", view=self._present(cached, key), message=note)
         reference = self.reference(settings, request.member_keys)
-        job = self._begin("analyse", key,
-                          lambda job: functools.partial(workers.analyse, request, gt, reference, job.cancel))  # fmt: skip
+        job = self._begin("analyse", key, lambda job: functools.partial(
+            workers.analyse, request, gt, reference, job.cancel))  # fmt: skip
         if job is None:
             return Step("wait", message=note)
         return Step("start", job=job, message=note, request=request)
@@ -408,8 +408,8 @@ def compose_set(name: str | None, files: Sequence[str] = ()) -> Any:
     """The set of a :data:`SetSource`: a bundled set, exports, or a bundled set plus exports.
 
     Exports added to a bundled set get a key, display name and colour of their own when the
-    set already uses theirs (an export of a VQ-UNet beside the bundled VQ-UNet becomes, e.g.,
-    key ``"cb-ema-restart"``, name ``"VQ-UNet (cb-ema-restart)"``).
+    set already uses theirs (an export of a VQ-UNet beside the bundled VQ-UNet is named after
+    its file: key and name ``"cb-ema-restart"``).
 
     Raises:
         ValueError: an unknown set name, more than 6 models, or mixed image dimensionality.
@@ -447,7 +447,8 @@ def with_reference(view: Any, reference: str) -> Any:
               for k, mv in view.models.items()}  # fmt: skip
     others = [mv.disagreement for k, mv in models.items() if k != reference]
     anywhere = np.logical_or.reduce(others) if others else np.zeros(ref.shape, bool)
-    return replace(view, models=models, disagreement=np.asarray(anywhere, bool), reference=reference)
+    anywhere = np.asarray(anywhere, bool)
+    return replace(view, models=models, disagreement=anywhere, reference=reference)
 
 
 def describe(source: SetSource) -> str:
@@ -457,7 +458,7 @@ def describe(source: SetSource) -> str:
 
 
 def _unique(members: list[Any]) -> list[Any]:
-    """Later members whose key, name or colour is taken get their own (from the file name)."""
+    """Later members whose key, name or colour is taken get their own (the file name's)."""
     from vqseg_core.modelset import PALETTE
     from vqseg_core.modelset.member import slug_key
 
@@ -468,7 +469,9 @@ def _unique(members: list[Any]) -> list[Any]:
         key = m.key if m.key not in keys else slug_key(stem)
         while key in keys:
             key = slug_key(f"{key}-{len(out) + 1}")
-        name = m.name if m.name not in names else f"{m.name} ({stem})"
+        name = m.name if m.name not in names else stem
+        while name in names:
+            name = f"{name} ({key})"
         free = [c for c in PALETTE if c not in colours]
         colour = m.colour if m.colour not in colours or not free else free[0]
         out.append(m if (key, name, colour) == (m.key, m.name, m.colour)

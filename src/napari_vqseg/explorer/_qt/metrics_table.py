@@ -25,7 +25,8 @@ class MetricsTable(QTableWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, 0, parent)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setMinimumHeight(110)
         self.values: dict[str, dict[str, float]] = {}
@@ -45,7 +46,7 @@ class MetricsTable(QTableWidget):
         headers: list[tuple[str, str]] = []
         for c in classes:
             headers += [(f"Dice\n{c}", f"Dice of {c} against the ground truth (draw 0)"),
-                        (f"HD95 ({units})\n{c}", f"95th-percentile Hausdorff distance of {c}, {units}")]  # fmt: skip
+                        (f"HD95 {units}\n{c}", f"95th-percentile Hausdorff distance of {c}, {units}")]  # fmt: skip
         if not classes:
             headers.append(("Dice", "no ground truth: choose a labels layer to score against"))
         headers += [("latent\nvariance", f"mean variance of the {latent} latent across the draws"),
@@ -72,11 +73,12 @@ class MetricsTable(QTableWidget):
             for c in classes:
                 s = (mv.scores or {}).get(c, {"dice": math.nan, "hd95": math.nan})
                 values[f"dice_{c}"], values[f"hd95_{c}"] = s["dice"], s["hd95"]
-                cells += [fmt(s["dice"]), fmt(s["hd95"], 2)]
+                cells += [fmt(s["dice"]), fmt(s["hd95"], 1)]
             if not classes:
                 cells.append("–")
             lat = latents[key]
-            values["latent_variance"], values["flip_rate"] = lat["latent_variance"], lat["flip_rate"]
+            values["latent_variance"] = lat["latent_variance"]
+            values["flip_rate"] = lat["flip_rate"]
             cells += [fmt(lat["latent_variance"], 4), fmt(lat["flip_rate"])]
             self.values[key] = values
             for col, text in enumerate(cells):

@@ -301,7 +301,8 @@ class RobustnessExplorer(QWidget):
 
     def _on_partial(self, step: Step, layer: Any, partial: Any) -> None:
         """One model's mask of a volume still running: its focus slice is final."""
-        if self._closed or step.job is None or step.job.cancelled or layer not in self.viewer.layers:
+        job = step.job
+        if self._closed or job is None or job.cancelled or layer not in self.viewer.layers:
             return
         legend = self.session.legend()
         name = legend[partial.model].name if partial.model in legend else partial.model
@@ -312,7 +313,7 @@ class RobustnessExplorer(QWidget):
             self._arrange()
             self.viewer.reset_view()
         a, b = partial.z_range
-        self.status.setText(f"{name}: slices {a}-{b - 1} ready; the rest of the volume is running...")
+        self.status.setText(f"{name}: slices {a}-{b - 1} ready; the rest of the volume runs...")
 
     def _on_models(self, job: Job, outcome: tuple[str, Any]) -> None:
         if self._closed:
@@ -410,8 +411,8 @@ class RobustnessExplorer(QWidget):
         layer = self.controls.current_image_layer()
         if layer is None:
             return None
-        return {"layer": layer.name, "shape": list(layer.data.shape), "scale": list(map(float, layer.scale)),
-                "path": layer.metadata.get("path")}  # fmt: skip
+        return {"layer": layer.name, "shape": list(layer.data.shape),
+                "scale": list(map(float, layer.scale)), "path": layer.metadata.get("path")}  # fmt: skip
 
     # ---- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: Any) -> None:

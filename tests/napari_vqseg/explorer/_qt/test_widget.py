@@ -17,7 +17,7 @@ def wait_idle(qtbot, widget, timeout=30000):
 def test_first_result_makes_layers_with_the_image_geometry(explorer) -> None:
     viewer = explorer.viewer
     names = [lay.name for lay in viewer.layers]
-    for name in ("UNet · mask", "VQ-UNet · mask", "UNet · corrupted image", "VQ-UNet · differs from UNet",
+    for name in ("UNet · mask", "VQ-UNet · mask", "UNet", "VQ-UNet · differs from UNet",
                  "UNet · latent variance", "VQ-UNet · latent variance", "VQ-UNet · codebook assignment",
                  "VQ-UNet · code flips", "UNet · ground truth", "UNet · any model differs"):  # fmt: skip
         assert name in names
@@ -37,8 +37,8 @@ def test_grid_puts_unet_and_vqunet_layers_in_two_cells(explorer) -> None:
     viewer = explorer.viewer
     grid, layers = viewer.canvas.grid, list(viewer.layers)
     pos = {lay.name: grid.position(i, layers) for i, lay in enumerate(layers)}
-    assert pos["UNet · mask"] == pos["UNet · corrupted image"] == (0, 0)
-    assert pos["VQ-UNet · mask"] == pos["VQ-UNet · corrupted image"] == (0, 1)
+    assert pos["UNet · mask"] == pos["UNet"] == (0, 0)
+    assert pos["VQ-UNet · mask"] == pos["VQ-UNet"] == (0, 1)
     explorer.controls.side_by_side.setChecked(False)
     assert not grid.enabled
     assert viewer.layers["discs"].visible
@@ -176,12 +176,13 @@ def test_three_models_make_three_panels_a_row_each_and_nineteen_layers(explorer3
     assert sorted(lay.name for lay in masks) == ["UNet · mask", "VQ copy · mask", "VQ-UNet · mask"]
     pos = {lay.name: grid.position(i, layers) for i, lay in enumerate(layers)}
     for col, name in enumerate(("UNet", "VQ-UNet", "VQ copy")):
-        assert pos[f"{name} · mask"] == pos[f"{name} · corrupted image"] == (0, col)
-        assert viewer.layers[f"{name} · corrupted image"].name_overlay.visible  # the caption
-    # 5 per model (corrupted image, latent variance, disagreement, mask, ground truth)
+        assert pos[f"{name} · mask"] == pos[name] == (0, col)  # the corrupted input: its caption
+        assert viewer.layers[name].name_overlay.visible
+    # 5 per model (corrupted input, latent variance, disagreement, mask, ground truth)
     # + codebook assignment and code flips for the two VQ-UNets; no spacer needed here
     ours = explorer3.layers.all()
-    assert len(ours) == 19 and all(" · " in lay.name for lay in ours)
+    assert len(ours) == 19
+    assert all(lay.name.split(" · ")[0] in ("UNet", "VQ-UNet", "VQ copy") for lay in ours)
     # the metrics table: one row per model, in its colour
     table = explorer3.metrics
     heads = [table.verticalHeaderItem(r) for r in range(table.rowCount())]
@@ -189,7 +190,7 @@ def test_three_models_make_three_panels_a_row_each_and_nineteen_layers(explorer3
     colours = [m.colour for m in explorer3.session.loaded()]
     assert [h.foreground().color().name() for h in heads] == colours
     columns = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-    assert "HD95 (mm)\nring" in columns and columns[-2:] == ["latent\nvariance", "code\nflips"]
+    assert "HD95 mm\nring" in columns and columns[-2:] == ["latent\nvariance", "code\nflips"]
     assert set(table.values) == {"unet", "vqunet", "vqcopy"}
     explorer3.controls.side_by_side.setChecked(False)
     assert not grid.enabled and viewer.layers["discs"].visible
@@ -235,6 +236,52 @@ def test_several_export_files_make_the_set(make_napari_viewer, tiny_pair_files, 
         assert widget.controls.compare.count() == 2
         assert list(widget.view.models) == ["unet", "vqunet"]
         assert "tiny-unet.json" in widget.controls.models_label.text()
+    finally:
+        widget.shutdown()
+        qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
+
+
+def test_four_models_use_two_rows_and_the_latent_choice_shows_a_skip(
+    make_napari_viewer, tiny_trio, disc, qtbot
+) -> None:
+    import dataclasses
+
+    import torch
+
+    from napari_vqseg.explorer._qt.widget import RobustnessExplorer
+    from vqseg_core.models import ModelConfig, build_model
+    from vqseg_core.modelset import PALETTE, ModelSet
+
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(kind="vqskip", spatial_dims=2, out_channels=3, channels=(8, 16, 32),
+                                  norm_groups=4, codebook_size=16, codebook_dim=8)).eval()  # fmt: skip
+    skip = dataclasses.replace(tiny_trio.member("vqunet"), key="vqskip", name="VQ skips", kind="vqskip",
+                               colour=PALETTE[3], model=net, sha256="0")  # fmt: skip
+    models = ModelSet("four", (*tiny_trio.members, skip))
+    viewer = make_napari_viewer()
+    viewer.add_image(disc[0], name="discs", scale=(0.5, 0.5))
+    widget = RobustnessExplorer(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.controls.draws.setValue(2)
+    widget.add_set(models)
+    try:
+        qtbot.waitUntil(lambda: widget.view is not None and not widget.busy, timeout=60000)
+        grid, layers = viewer.canvas.grid, list(viewer.layers)
+        assert tuple(grid.shape) == (2, 3)
+        pos = {lay.name: grid.position(i, layers) for i, lay in enumerate(layers)}
+        assert [pos[n] for n in ("UNet", "VQ-UNet", "VQ copy", "VQ skips")] == [
+            (0, 0), (0, 1), (0, 2), (1, 0)]  # fmt: skip
+        latents = [widget.controls.latent.itemText(i) for i in range(widget.controls.latent.count())]
+        assert latents[0] == "bottleneck" and "skip0" in latents
+        widget.controls.latent.setCurrentText("skip0")
+        qtbot.waitUntil(lambda: widget.layers.layer("latent:unet") is None, timeout=10000)
+        lat = widget.layers.layer("latent:vqskip")
+        assert lat.name == "VQ skips · latent variance (skip0)"
+        skip0 = widget.view.models["vqskip"].latents["skip0"]
+        assert lat.data.shape == skip0.variance.shape
+        assert widget.layers.layer("codes:vqskip") is not None
+        assert math.isnan(widget.metrics.values["unet"]["latent_variance"])
+        assert not math.isnan(widget.metrics.values["vqskip"]["latent_variance"])
     finally:
         widget.shutdown()
         qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
