@@ -69,6 +69,19 @@ def tiny_set(tiny_pair_files: dict[str, Path], tiny_third_file: Path):
 
 
 def _tiny_files(tmp_path_factory: pytest.TempPathFactory, kinds: tuple[str, ...]) -> dict[str, Path]:
+    """Train tiny models of ``kinds`` on one thread (torch's spinning OpenMP threads make two
+    threads several times slower when anything else runs on a 2-core machine)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train_tiny(tmp_path_factory, kinds)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_tiny(tmp_path_factory: pytest.TempPathFactory, kinds: tuple[str, ...]) -> dict[str, Path]:
     from vqseg_core.models import ModelConfig
     from vqseg_core.train.config import (
         DataConfig,

@@ -438,17 +438,8 @@ def legend_of(model_set: Any) -> dict[str, MemberInfo]:
 
 
 def with_reference(view: Any, reference: str) -> Any:
-    """A :class:`~vqseg_core.robustness.RobustnessView` compared against another of its models
-    (each model's disagreement with it, and where any model differs from it)."""
-    if view.reference == reference or reference not in view.models:
-        return view
-    ref = view.models[reference].labels
-    models = {k: replace(mv, disagreement=None if k == reference else mv.labels != ref)
-              for k, mv in view.models.items()}  # fmt: skip
-    others = [mv.disagreement for k, mv in models.items() if k != reference]
-    anywhere = np.logical_or.reduce(others) if others else np.zeros(ref.shape, bool)
-    anywhere = np.asarray(anywhere, bool)
-    return replace(view, models=models, disagreement=anywhere, reference=reference)
+    """``view`` compared against another of its models (an unknown key leaves it as it is)."""
+    return view.with_reference(reference) if reference in view.models else view
 
 
 def describe(source: SetSource) -> str:

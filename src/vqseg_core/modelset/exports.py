@@ -125,6 +125,12 @@ def set_from_files(
             if len(set(stems)) != len(stems):
                 stems = [f"{s}-{i + 1}" for i, s in enumerate(stems)]
             members = [_rekey(m, s) for m, s in zip(members, stems, strict=True)]
+    names = [m.name for m in members]
+    if len(set(names)) != len(names):  # tell two of a name apart
+        members = [
+            _rename(m, f"{m.name} ({p.stem})") if names.count(m.name) > 1 else m
+            for m, p in zip(members, paths, strict=True)
+        ]
     details = {"validation_dice": {m.key: m.info.get("validation_dice") for m in members}}
     details.update(info or {})
     return ModelSet(name or "+".join(p.stem for p in paths), tuple(members), details)
@@ -134,3 +140,9 @@ def _rekey(member: Member, key: str) -> Member:
     from dataclasses import replace
 
     return replace(member, key=key)
+
+
+def _rename(member: Member, name: str) -> Member:
+    from dataclasses import replace
+
+    return replace(member, name=name)

@@ -15,7 +15,7 @@ problem), placed at that slice; a windowed 3D network has none (``latent_note`` 
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -138,6 +138,31 @@ class RobustnessView:
     reference: str = ""
     hd95_units: str = "mm"
 
+    def with_reference(self, reference: str) -> RobustnessView:
+        """The same view compared against another of its models (no model runs again): each
+        model's disagreement with ``reference``, and where any model differs from it."""
+        if reference not in self.models:
+            raise KeyError(f"no model {reference!r} in this view; its models: {list(self.models)}")
+        if reference == self.reference:
+            return self
+        models, anywhere = compare(
+            {k: mv.labels for k, mv in self.models.items()}, reference
+        )
+        views = {k: replace(mv, disagreement=models[k]) for k, mv in self.models.items()}
+        return replace(self, models=views, disagreement=anywhere, reference=reference)
+
+
+def compare(
+    labels: dict[str, np.ndarray], reference: str
+) -> tuple[dict[str, np.ndarray | None], np.ndarray]:
+    """Each model's disagreement with ``reference`` (``None`` for the reference itself) and
+    where any model differs from it (for two models: where they differ)."""
+    ref = labels[reference]
+    each = {k: None if k == reference else lab != ref for k, lab in labels.items()}
+    others = [d for d in each.values() if d is not None]
+    anywhere = np.logical_or.reduce(others) if others else np.zeros(ref.shape, bool)
+    return each, np.asarray(anywhere, dtype=bool)
+
 
 def analyse(
     pair,
@@ -225,7 +250,7 @@ def view_of(run: Run, ground_truth: np.ndarray | None = None, reference: str | N
     """The :class:`RobustnessView` of an engine run (scored against ``ground_truth``)."""
     gt = check_ground_truth(ground_truth, run.request.image.shape)
     reference = reference or run.keys[0]
-    ref_labels = run.models[reference].labels[0]
+    disagree, anywhere = compare({k: mr.labels[0] for k, mr in run.models.items()}, reference)
     spacing = run.request.spacing
     views: dict[str, ModelView] = {}
     for key, mr in run.models.items():
@@ -247,10 +272,8 @@ def view_of(run: Run, ground_truth: np.ndarray | None = None, reference: str | N
             colour=mr.member.colour,
             kind=mr.member.kind,
             latents=lat,
-            disagreement=None if key == reference else labels != ref_labels,
+            disagreement=disagree[key],
         )
-    others = [v.disagreement for k, v in views.items() if k != reference]
-    disagreement = np.logical_or.reduce(others) if others else np.zeros_like(ref_labels, bool)
     first = next(iter(views.values()))
     neck = first.latents.get(BOTTLENECK)
     ndim = run.request.image.ndim
@@ -258,7 +281,7 @@ def view_of(run: Run, ground_truth: np.ndarray | None = None, reference: str | N
     return RobustnessView(
         corrupted=run.corrupted,
         models=views,
-        disagreement=np.asarray(disagreement, dtype=bool),
+        disagreement=anywhere,
         corruption=run.request.corruption,
         latent_scale=scale,
         latent_translate=translate,
