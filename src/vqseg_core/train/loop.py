@@ -189,19 +189,67 @@ def _run(
     stop_after: int | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """The body of :func:`train` (same arguments)."""
-    out = Path(out_dir)
-    dev = pick_device(device)
-    info = distributed.setup(dev)
-    if info.enabled and dev.type == "cuda":
-        dev = pick_device("cuda", info.local_rank)
-        torch.cuda.set_device(dev)
+    """The body of :func:`train` (same arguments): set up, restore, train the steps, export."""
+    run, has_run = _set_up(config, Path(out_dir), resume, device, data, echo)
+    start = _restore(run, resume, has_run, allow_config_change)
+    _write_config(run)
+    steps = config.schedule.steps
+    last = min(steps, stop_after) if stop_after is not None else steps
+    step, interrupted, val_dice = _train_steps(run, start, last)
+    return _finish(run, step, interrupted, val_dice)
+
+
+@dataclass
+class _Run:
+    """What a run holds while it trains (built by :func:`_set_up`)."""
+
+    config: TrainConfig
+    out: Path
+    dev: torch.device
+    info: distributed.DistInfo
+    say: Callable[[str], None]
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    loss_fn: torch.nn.Module
+    sampler: SegmentationData
+    val_samples: list[Sample]
+    amp: torch.dtype | None
+    fmt: torch.memory_format
+    cfg_dict: dict[str, Any]
+
+    @property
+    def ckpt_path(self) -> Path:
+        """The latest checkpoint of this run."""
+        return self.out / CHECKPOINT
+
+    @property
+    def log_path(self) -> Path:
+        """The run's ``log.jsonl``."""
+        return self.out / "log.jsonl"
+
+
+def _set_up(
+    config: TrainConfig,
+    out: Path,
+    resume: bool,
+    device: str,
+    data: tuple[list[Sample], list[Sample]] | None,
+    echo: Callable[[str], None] | None,
+) -> tuple[_Run, bool]:
+    """Processes and device, the data, the model with its optimiser and loss.
+
+    Returns:
+        The run, and whether ``out`` already held one.
+
+    Raises:
+        RunExistsError: ``out`` holds a run and ``resume`` is False.
+    """
+    dev, info = _join_processes(device)
     say = echo or (lambda m: print(m, file=sys.stderr))
     if not info.is_main:
         say = lambda m: None  # noqa: E731
 
-    ckpt_path = out / CHECKPOINT
-    has_run = ckpt_path.exists() or (out / "log.jsonl").exists()
+    has_run = (out / CHECKPOINT).exists() or (out / "log.jsonl").exists()
     if has_run and not resume:
         raise RunExistsError(
             f"{out} already holds a training run: pass --resume, or choose another --out"
@@ -216,7 +264,27 @@ def _run(
     sampler = SegmentationData(
         train_samples, config.data.patch_size, config.data.augment, config.data.foreground_fraction
     )
+    model, optimizer, loss_fn, amp, fmt = _build(config, dev)
+    run = _Run(
+        config, out, dev, info, say, model, optimizer, loss_fn, sampler, val_samples, amp, fmt,
+        cfg_dict,
+    )  # fmt: skip
+    return run, has_run
 
+
+def _join_processes(device: str) -> tuple[torch.device, distributed.DistInfo]:
+    """The device, and this process's place under ``torchrun`` (one GPU per local rank)."""
+    dev = pick_device(device)
+    info = distributed.setup(dev)
+    if info.enabled and dev.type == "cuda":
+        dev = pick_device("cuda", info.local_rank)
+        torch.cuda.set_device(dev)
+    return dev, info
+
+
+def _build(config: TrainConfig, dev: torch.device):
+    """``(model, optimizer, loss_fn, amp, fmt)``: the seeded model in its memory format,
+    AdamW, Dice + cross-entropy, and the autocast dtype (``None``: full precision)."""
     torch.manual_seed(config.seed)
     model = build_model(config.model).to(dev)
     amp = autocast_dtype(dev, config.precision)
@@ -228,41 +296,65 @@ def _run(
     # targets are one-hot floats: MONAI's cross-entropy then takes the soft-label path, which
     # has a deterministic CUDA kernel (class-index targets go through nll_loss2d, which has none)
     loss_fn = DiceCELoss(to_onehot_y=False, softmax=True)
+    return model, optimizer, loss_fn, amp, fmt
 
-    start = 0
+
+def _restore(run: _Run, resume: bool, has_run: bool, allow_config_change: bool) -> int:
+    """The step to start from: the checkpoint's (model, optimiser, log cut back) or 0.
+
+    Raises:
+        CheckpointError: the checkpoint is unreadable or does not fit this run.
+        ConfigMismatchError: the model or data config changed (without ``allow_config_change``).
+    """
+    ckpt_path, info = run.ckpt_path, run.info
     if resume and ckpt_path.exists():
         state = load_checkpoint(
             ckpt_path, expected_keys={"model", "optimizer", "step", "config", "log_bytes"}
         )
         check_config_compatible(
-            state["config"], cfg_dict, allow_change=allow_config_change, path=ckpt_path
+            state["config"], run.cfg_dict, allow_change=allow_config_change, path=ckpt_path
         )
-        load_state_dict_strict(model, state["model"], ckpt_path)
+        load_state_dict_strict(run.model, state["model"], ckpt_path)
         try:
-            optimizer.load_state_dict(state["optimizer"])
+            run.optimizer.load_state_dict(state["optimizer"])
         except (ValueError, KeyError, RuntimeError) as exc:
             raise CheckpointError(ckpt_path, f"optimiser state does not fit: {exc}") from exc
         start = int(state["step"])
         if info.is_main:
-            _truncate(out / "log.jsonl", int(state["log_bytes"]))
-        say(f"resuming {out} at step {start}")
-    elif resume and has_run:
+            _truncate(run.log_path, int(state["log_bytes"]))
+        run.say(f"resuming {run.out} at step {start}")
+        return start
+    if resume and has_run:
         if info.is_main:  # killed before the first checkpoint: start again from scratch
-            (out / "log.jsonl").unlink(missing_ok=True)
-        say(f"no checkpoint in {out}: starting from step 0")
-    if info.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(dump_config(config), encoding="utf-8")
-    distributed.barrier(info)
+            run.log_path.unlink(missing_ok=True)
+        run.say(f"no checkpoint in {run.out}: starting from step 0")
+    return 0
 
-    net: torch.nn.Module = _WithAux(model)
+
+def _write_config(run: _Run) -> None:
+    """Rank 0 writes ``config.yaml``; every rank waits for it."""
+    if run.info.is_main:
+        run.out.mkdir(parents=True, exist_ok=True)
+        (run.out / "config.yaml").write_text(dump_config(run.config), encoding="utf-8")
+    distributed.barrier(run.info)
+
+
+def _train_steps(run: _Run, start: int, last: int) -> tuple[int, bool, dict[str, float]]:
+    """Train steps ``start + 1 .. last``, logging each, validating and saving when due.
+
+    Ctrl-C (and SIGTERM) saves a checkpoint and stops.
+
+    Returns:
+        The last step done, whether the run was interrupted, and the latest validation Dice.
+    """
+    config, info = run.config, run.info
+    net: torch.nn.Module = _WithAux(run.model)
     if info.enabled:
-        net = DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
-
-    steps = config.schedule.steps
-    last = min(steps, stop_after) if stop_after is not None else steps
-    log = open(out / "log.jsonl", "a", encoding="utf-8") if info.is_main else None  # noqa: SIM115
-    bar = _progress(start, steps, config.logging.progress and info.is_main)
+        net = DistributedDataParallel(
+            net, device_ids=[run.dev.index] if run.dev.type == "cuda" else None
+        )
+    log = open(run.log_path, "a", encoding="utf-8") if info.is_main else None  # noqa: SIM115
+    bar = _progress(start, config.schedule.steps, config.logging.progress and info.is_main)
     last_save = time.monotonic()
     step = start
     interrupted = False
@@ -271,56 +363,78 @@ def _run(
     try:
         while step < last:
             record = _train_step(
-                net, model, optimizer, loss_fn, sampler, config, dev, amp, fmt, step, info.rank
-            )
+                net, run.model, run.optimizer, run.loss_fn, run.sampler, config, run.dev,
+                run.amp, run.fmt, step, info.rank,
+            )  # fmt: skip
             step += 1
             record = {"type": "train", "step": step, **record}
-            if log is not None:
-                log.write(json.dumps(record) + "\n")
-                log.flush()
+            _write_log(log, record)
             if bar is not None:
-                bar.update(1)
-                rate = (
-                    (step - start)
-                    * config.optim.batch_size
-                    * info.world_size
-                    / (time.perf_counter() - t0)
-                )
-                bar.set_postfix(loss=f"{record['loss']:.4f}", img_s=f"{rate:.1f}")
-            if step % config.schedule.val_every == 0 or step == steps:
-                val_dice = _validate(model, val_samples, config, dev, amp, info)
-                if log is not None and val_dice:
-                    dice = {k: (None if math.isnan(v) else v) for k, v in val_dice.items()}
-                    log.write(json.dumps({"type": "val", "step": step, "dice": dice}) + "\n")
-                    log.flush()
-            minutes = config.schedule.checkpoint_minutes
-            due_by_time = minutes is not None and time.monotonic() - last_save > 60 * minutes
-            due = step % config.schedule.checkpoint_every == 0 or step == last
-            if distributed.broadcast_flag(info, due or due_by_time):
-                _save(ckpt_path, model, optimizer, step, cfg_dict, log, info)
+                images = (step - start) * config.optim.batch_size * info.world_size
+                _show_progress(bar, record, images / (time.perf_counter() - t0))
+            if step % config.schedule.val_every == 0 or step == config.schedule.steps:
+                val_dice = _validate(run.model, run.val_samples, config, run.dev, run.amp, info)
+                if val_dice:
+                    _write_log(log, {"type": "val", "step": step, "dice": _json_dice(val_dice)})
+            if _checkpoint_due(config, step, last, last_save, info):
+                _save(run.ckpt_path, run.model, run.optimizer, step, run.cfg_dict, log, info)
                 last_save = time.monotonic()
     except KeyboardInterrupt:
         interrupted = True
-        say(f"\ninterrupted at step {step}: saving a checkpoint")
-        _save(ckpt_path, model, optimizer, step, cfg_dict, log, info)
+        run.say(f"\ninterrupted at step {step}: saving a checkpoint")
+        _save(run.ckpt_path, run.model, run.optimizer, step, run.cfg_dict, log, info)
     finally:
         if bar is not None:
             bar.close()
         if log is not None:
             log.close()
+    return step, interrupted, val_dice
 
+
+def _write_log(log, record: dict[str, Any]) -> None:
+    """One line of ``log.jsonl`` (rank 0 only: other ranks have no log)."""
+    if log is not None:
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+
+
+def _show_progress(bar, record: dict[str, Any], images_per_second: float) -> None:
+    bar.update(1)
+    bar.set_postfix(loss=f"{record['loss']:.4f}", img_s=f"{images_per_second:.1f}")
+
+
+def _json_dice(dice: dict[str, float]) -> dict[str, float | None]:
+    """Dice per class with ``nan`` as ``None`` (JSON has no NaN)."""
+    return {k: (None if math.isnan(v) else v) for k, v in dice.items()}
+
+
+def _checkpoint_due(
+    config: TrainConfig, step: int, last: int, last_save: float, info: distributed.DistInfo
+) -> bool:
+    """Whether to save after ``step`` (every ``checkpoint_every`` steps, at the last step, or
+    ``checkpoint_minutes`` after the last save); rank 0 decides for every rank."""
+    minutes = config.schedule.checkpoint_minutes
+    due_by_time = minutes is not None and time.monotonic() - last_save > 60 * minutes
+    due = step % config.schedule.checkpoint_every == 0 or step == last
+    return distributed.broadcast_flag(info, due or due_by_time)
+
+
+def _finish(run: _Run, step: int, interrupted: bool, val_dice: dict[str, float]) -> TrainResult:
+    """Export the weights of a finished run (rank 0), say where a stopped one stands, and leave
+    the process group."""
+    steps = run.config.schedule.steps
     weights = None
-    if step >= steps and info.is_main:
+    if step >= steps and run.info.is_main:
         if not val_dice:  # a finished run resumed: validate again rather than export no Dice
-            val_dice = _validate(model, val_samples, config, dev, amp, info)
-        weights = _export(model, config, out, val_dice, step)
-        say(f"done: {step} steps; weights in {weights}")
+            val_dice = _validate(run.model, run.val_samples, run.config, run.dev, run.amp, run.info)
+        weights = _export(run.model, run.config, run.out, val_dice, step)
+        run.say(f"done: {step} steps; weights in {weights}")
     elif step < steps:
         interrupted = True
-        say(f"stopped at step {step} of {steps}; continue with --resume")
-    distributed.barrier(info)
-    distributed.teardown(info)
-    return TrainResult(out, step, interrupted, val_dice, weights)
+        run.say(f"stopped at step {step} of {steps}; continue with --resume")
+    distributed.barrier(run.info)
+    distributed.teardown(run.info)
+    return TrainResult(run.out, step, interrupted, val_dice, weights)
 
 
 def _train_step(
@@ -409,7 +523,7 @@ def _export(model, config: TrainConfig, out: Path, val_dice: dict[str, float], s
     ]
     meta = _json_config(config)
     meta["classes"] = {str(k): v for k, v in config.data.labels.items()}
-    meta["validation_dice"] = {k: (None if math.isnan(v) else v) for k, v in val_dice.items()}
+    meta["validation_dice"] = _json_dice(val_dice)
     model_cpu = model.to("cpu", memory_format=torch.contiguous_format)
     weights, _json_path = export_weights(model_cpu, meta, out, config.name, dtype=dtype)
     summary = {
