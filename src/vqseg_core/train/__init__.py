@@ -1,6 +1,9 @@
-"""Training: ``vqseg-train`` is a thin command over :func:`train`.
+"""Training: :func:`train` (the loop), its configs, and the ``vqseg-train`` command.
 
-Heavy imports happen in the submodules; ``import vqseg_core.train`` loads the configs only.
+The command (parser and body) is :mod:`vqseg_core.train.command`, run by ``vqseg-train`` and by
+``python -m vqseg_core.train``. The data spec a config holds (``DataConfig``, the recipe, the
+split, case loading) lives in :mod:`vqseg_core.data`. Heavy imports happen in the submodules;
+``import vqseg_core.train`` loads the configs only.
 """
 
 from vqseg_core.train.config import (
