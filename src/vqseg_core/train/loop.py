@@ -43,7 +43,7 @@ from vqseg_core.checkpoint import (
 from vqseg_core.device import autocast_dtype, channels_last, pick_device
 from vqseg_core.models import build_model
 from vqseg_core.train import distributed
-from vqseg_core.train.config import TrainConfig, dump_config
+from vqseg_core.train.config import TrainConfig, config_from_dict, dump_config
 from vqseg_core.train.data import Sample, SegmentationData, step_rng, step_torch_seed
 from vqseg_core.train.validate import validate
 
@@ -67,6 +67,16 @@ class RunExistsError(ValueError):
 
 def _json_config(config: TrainConfig) -> dict[str, Any]:
     return json.loads(json.dumps(config.to_dict()))
+
+
+def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's config with the fields added since it was written at their defaults
+    (e.g. ``model.skip_codebook_size``), so that an old run resumes; a config that no longer
+    parses is compared as it is (and refused key by key)."""
+    try:
+        return _json_config(config_from_dict(saved))
+    except (TypeError, ValueError):
+        return saved
 
 
 def train(
@@ -312,7 +322,8 @@ def _restore(run: _Run, resume: bool, has_run: bool, allow_config_change: bool) 
             ckpt_path, expected_keys={"model", "optimizer", "step", "config", "log_bytes"}
         )
         check_config_compatible(
-            state["config"], run.cfg_dict, allow_change=allow_config_change, path=ckpt_path
+            _with_defaults(state["config"]), run.cfg_dict, allow_change=allow_config_change,
+            path=ckpt_path,
         )
         load_state_dict_strict(run.model, state["model"], ckpt_path)
         try:
