@@ -35,13 +35,24 @@ LIBRARY = (
     "data",
     "models",
     "inference",
+    "modelset",
     "pretrained",
+    "engine",
     "robustness",
     "evaluation",
     "metrics",
     "perturb",
     "io",
 )
+FLOORS = {  # docs/architecture.md: each floor imports only from the floors below it
+    1: ("io", "metrics", "perturb", "models", "checkpoint", "weights", "device", "distributed",
+        "reporting"),
+    2: ("data", "inference", "volume", "analysis"),
+    3: ("modelset", "pretrained"),
+    4: ("engine",),
+    5: ("robustness", "evaluation", "train"),
+    6: ("cli",),
+}  # fmt: skip
 UPPER = ("vqseg_core.train", "vqseg_core.cli")
 DYNAMIC = {"import_module", "find_spec", "__import__"}
 
@@ -232,6 +243,31 @@ def test_no_import_circles() -> None:
         lines.append(" <-> ".join(component))
         lines += [f"    {e}" for e in edges if e.source in members and e.target in members]
     assert not found, "import circles:\n" + "\n".join(lines)
+
+
+def floor_of(module: str) -> int | None:
+    """The floor of a ``vqseg_core`` module (``None`` for the package itself); a ``__main__``
+    (``python -m ...``) is a front end, on the top floor."""
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None
+    if parts[-1] == "__main__":
+        return max(FLOORS)
+    for floor, names in FLOORS.items():
+        if parts[1] in names:
+            return floor
+    raise AssertionError(f"{module} is on no floor: add it to FLOORS and docs/architecture.md")
+
+
+def test_every_floor_imports_only_from_the_floors_below() -> None:
+    bad = []
+    for e in all_edges():
+        if e.kind == TYPING or not _within(e.target, "vqseg_core"):
+            continue
+        a, b = floor_of(e.source), floor_of(e.target)
+        if a is not None and b is not None and b > a:
+            bad.append(f"{e} (floor {a} -> floor {b})")
+    assert not bad, "\n".join(bad)
 
 
 def test_the_core_never_imports_the_plugin() -> None:
