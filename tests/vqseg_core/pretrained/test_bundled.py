@@ -30,7 +30,7 @@ def test_tampered_registry_hash_is_refused(tmp_path, monkeypatch) -> None:
     from vqseg_core.checkpoint import CheckpointError
 
     registry = json.loads((WEIGHTS_DIR / "registry.json").read_text(encoding="utf-8"))
-    registry["pairs"]["chest-xray"]["sha256"]["unet"] = "0" * 64
+    registry["sets"]["chest-xray"]["members"][0]["sha256"] = "0" * 64  # the UNet
     fake = tmp_path / "registry.json"
     fake.write_text(json.dumps(registry), encoding="utf-8")
     monkeypatch.setattr(pretrained.registry, "REGISTRY", fake)

@@ -39,6 +39,6 @@ def test_swapped_or_corrupt_files_are_refused(tiny_pair_files, tmp_path) -> None
 
 
 def test_unknown_bundled_name_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="bundled pairs"):
+    with pytest.raises(ValueError, match="bundled sets"):
         load_pair("no-such-pair")
     assert isinstance(list_pairs(), list)
