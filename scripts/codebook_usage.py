@@ -12,8 +12,10 @@ chest recipe at 128 px, float32 on the CPU) and reports:
 * ``lungs`` / ``heart``: the held-out Dice stored in the export (``validation_dice``, computed by
   the training loop at its last step), and ``d_lungs_vs_unet``: lungs minus the ``unet`` run's.
 
-Writes ``usage.csv`` and ``usage.md`` into ``--out`` and copies each finished run's
-``log.jsonl`` there as ``NAME.log.jsonl``. Unfinished runs are listed as such.
+``usage.md`` adds the codes used per training batch at a few steps (the restart waves of
+``dead_code_threshold=0.25`` are due at steps 139 and 277). Writes ``usage.csv`` and ``usage.md``
+into ``--out`` and copies each finished run's ``log.jsonl`` there as ``NAME.log.jsonl``.
+Unfinished runs are listed as such.
 
     .venv/bin/python scripts/codebook_usage.py            # defaults below
 """
@@ -93,6 +95,37 @@ def train_used_last(log: Path, n: int = 20) -> float | None:
     return float(np.mean(used[-n:])) if used else None
 
 
+TRAJECTORY_STEPS = (1, 2, 10, 50, 100, 138, 139, 140, 200, 250, 277, 300)
+
+
+def trajectory(log: Path, steps: tuple[int, ...] = TRAJECTORY_STEPS) -> dict[int, int]:
+    """Codes used per training batch at ``steps`` (from ``log.jsonl``)."""
+    out = {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if rec.get("type") == "train" and rec.get("step") in steps and "used_codes" in rec:
+            out[rec["step"]] = rec["used_codes"]
+    return out
+
+
+def trajectory_table(runs: list[Path]) -> str:
+    """Markdown: codes used per training batch (640 latent vectors) at a few steps, per VQ run."""
+    lines = [
+        "Codes used per training batch (10 x 64 = 640 latent vectors), from each run's log.jsonl:",
+        "",
+        "| arm | " + " | ".join(f"step {s}" for s in TRAJECTORY_STEPS) + " |",
+        "|---|" + "---|" * len(TRAJECTORY_STEPS),
+    ]
+    for run in runs:
+        t = trajectory(run / "log.jsonl")
+        if not t:
+            continue
+        lines.append(
+            f"| {run.name} | " + " | ".join(str(t.get(s, "")) for s in TRAJECTORY_STEPS) + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def analyse(run: Path, images: torch.Tensor) -> dict:
     name = run.name
     state, config = load_weights(run / f"{name}.json")
@@ -160,10 +193,12 @@ def markdown(rows: list[dict], unfinished: list[str], n_images: int, side: int) 
                 f"{r['codes_per_image_max']})"
             )
         train = fmt(r.get("train_used_last20"), 1) or "-"
+        diff = r.get("d_lungs_vs_unet")
+        diff = "-" if diff is None else f"{diff:+.4f}"
         lines.append(
             f"| {r['run']} | {r['options']} | {used} | {perp} | {per} | {train} | "
-            f"{fmt(r['lungs'])} | {fmt(r['heart'])} | "
-            f"{fmt(r.get('d_lungs_vs_unet')) if r.get('d_lungs_vs_unet') is not None else '-'} |"
+            f"{fmt(r['lungs'], 4)} | {fmt(r['heart'], 4)} | "
+            f"{diff} |"
         )
     if unfinished:
         lines += ["", "Not finished (no export yet): " + ", ".join(unfinished) + "."]
@@ -201,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             writer.writerow({k: fmt(r.get(k), 4) for k in FIELDS})
     table = markdown(rows, unfinished, len(ids), args.size // 16)
+    table += "\n" + trajectory_table(finished)
     (args.out / "usage.md").write_text(table, encoding="utf-8")
     for run in finished:
         shutil.copyfile(run / "log.jsonl", args.out / f"{run.name}.log.jsonl")
