@@ -18,11 +18,9 @@ SIGKILL, even during a save) and resumed writes the same loss curve bit for bit 
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,9 +40,11 @@ from vqseg_core.checkpoint import (
 )
 from vqseg_core.device import autocast_dtype, channels_last, pick_device
 from vqseg_core.models import build_model
+from vqseg_core.reporting import jsonable
 from vqseg_core.train import distributed
 from vqseg_core.train.config import TrainConfig, config_from_dict, dump_config
 from vqseg_core.train.data import Sample, SegmentationData, step_rng, step_torch_seed
+from vqseg_core.train.run_guard import RunExistsError, RunLock, sigterm_interrupts
 from vqseg_core.train.validate import validate
 
 CHECKPOINT = Path("checkpoints") / "latest.ckpt"
@@ -59,10 +59,6 @@ class TrainResult:
     interrupted: bool
     final_dice: dict[str, float]
     weights: Path | None
-
-
-class RunExistsError(ValueError):
-    """The output folder already holds a run and ``resume`` was not asked for."""
 
 
 def _json_config(config: TrainConfig) -> dict[str, Any]:
@@ -114,8 +110,8 @@ def train(
             is training into it.
     """
     out = Path(out_dir)
-    lock = _RunLock(out) if int(os.environ.get("RANK", "0")) == 0 else None
-    previous = _on_sigterm_interrupt()
+    lock = RunLock(out) if int(os.environ.get("RANK", "0")) == 0 else None
+    previous = sigterm_interrupts()
     try:
         return _run(
             config,
@@ -132,60 +128,6 @@ def train(
             signal.signal(signal.SIGTERM, previous)
         if lock is not None:
             lock.release()
-
-
-class _RunLock:
-    """``out/.lock`` holding this process's pid; refuses a folder another live process holds."""
-
-    def __init__(self, out: Path) -> None:
-        out.mkdir(parents=True, exist_ok=True)
-        self.path = out / ".lock"
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pid = self._holder()
-                if pid is not None and pid != os.getpid() and _alive(pid):
-                    raise RunExistsError(
-                        f"{out} is being trained by another process (pid {pid})"
-                    ) from None
-                self.path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(str(os.getpid()))
-            return
-        raise RunExistsError(f"cannot take the lock {self.path}")
-
-    def _holder(self) -> int | None:
-        try:
-            return int(self.path.read_text(encoding="utf-8").strip() or "0") or None
-        except (OSError, ValueError):
-            return None
-
-    def release(self) -> None:
-        if self._holder() == os.getpid():
-            self.path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _on_sigterm_interrupt():
-    """Make SIGTERM raise KeyboardInterrupt (main thread only); returns the previous handler."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, handler)
 
 
 def _run(
@@ -386,7 +328,7 @@ def _train_steps(run: _Run, start: int, last: int) -> tuple[int, bool, dict[str,
             if step % config.schedule.val_every == 0 or step == config.schedule.steps:
                 val_dice = _validate(run.model, run.val_samples, config, run.dev, run.amp, info)
                 if val_dice:
-                    _write_log(log, {"type": "val", "step": step, "dice": _json_dice(val_dice)})
+                    _write_log(log, {"type": "val", "step": step, "dice": jsonable(val_dice)})
             if _checkpoint_due(config, step, last, last_save, info):
                 _save(run.ckpt_path, run.model, run.optimizer, step, run.cfg_dict, log, info)
                 last_save = time.monotonic()
@@ -412,11 +354,6 @@ def _write_log(log, record: dict[str, Any]) -> None:
 def _show_progress(bar, record: dict[str, Any], images_per_second: float) -> None:
     bar.update(1)
     bar.set_postfix(loss=f"{record['loss']:.4f}", img_s=f"{images_per_second:.1f}")
-
-
-def _json_dice(dice: dict[str, float]) -> dict[str, float | None]:
-    """Dice per class with ``nan`` as ``None`` (JSON has no NaN)."""
-    return {k: (None if math.isnan(v) else v) for k, v in dice.items()}
 
 
 def _checkpoint_due(
@@ -534,7 +471,7 @@ def _export(model, config: TrainConfig, out: Path, val_dice: dict[str, float], s
     ]
     meta = _json_config(config)
     meta["classes"] = {str(k): v for k, v in config.data.labels.items()}
-    meta["validation_dice"] = _json_dice(val_dice)
+    meta["validation_dice"] = jsonable(val_dice)
     model_cpu = model.to("cpu", memory_format=torch.contiguous_format)
     weights, _json_path = export_weights(model_cpu, meta, out, config.name, dtype=dtype)
     summary = {
