@@ -188,8 +188,13 @@ class ModelSet:
         from vqseg_core.volume import resampled_index
 
         out = {}
-        for m in self.members:
-            x, ctx = self.preprocess(array, spacing, m.key)
+        done: list[tuple[Recipe, tuple[np.ndarray, PreprocessContext]]] = []
+        for m in self.members:  # members that share a recipe share the preprocessed image
+            prepared = next((xc for recipe, xc in done if recipe == m.recipe), None)
+            if prepared is None:
+                prepared = self.preprocess(array, spacing, m.key)
+                done.append((m.recipe, prepared))
+            x, ctx = prepared
             fm = None
             if focus is not None and x.ndim == 4:
                 fm = resampled_index(focus, ctx.original_shape[-1], ctx.model_shape[-1])
