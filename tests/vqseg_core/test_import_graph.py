@@ -51,7 +51,8 @@ FLOORS = {  # docs/architecture.md: each floor imports only from the floors belo
     3: ("modelset", "pretrained"),
     4: ("engine",),
     5: ("robustness", "evaluation", "train"),
-    6: ("cli",),
+    6: ("study",),
+    7: ("cli",),
 }  # fmt: skip
 UPPER = ("vqseg_core.train", "vqseg_core.cli")
 DYNAMIC = {"import_module", "find_spec", "__import__"}

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from scipy import ndimage
 
 from vqseg_core.data.cases import Sample  # one case on the model grid (re-exported here)
+from vqseg_core.train.augment import AUGMENTATIONS, augment_sample, draw_batch_corruption
 
 __all__ = [
     "AUGMENTATIONS",
@@ -23,8 +23,6 @@ __all__ = [
     "step_torch_seed",
 ]
 
-AUGMENTATIONS = ("flip", "intensity", "noise", "bias_field")
-
 
 class SegmentationData:
     """Samples batches of (image, label) crops from preprocessed cases.
@@ -32,7 +30,7 @@ class SegmentationData:
     Args:
         samples: the cases.
         patch_size: crop size; ``None`` uses whole images (all must then share one shape).
-        augment: names from :data:`AUGMENTATIONS`.
+        augment: names from :data:`~vqseg_core.train.augment.AUGMENTATIONS`.
         foreground_fraction: probability that a crop is centred on a foreground voxel.
     """
 
@@ -62,10 +60,11 @@ class SegmentationData:
     def batch(self, rng: np.random.Generator, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch ``(B, C, *patch)`` float32 and ``(B, 1, *patch)`` int64 drawn with ``rng``."""
         images, labels = [], []
+        corruption = draw_batch_corruption(rng) if "corrupt" in self.augment else None
         for _ in range(batch_size):
             i = int(rng.integers(len(self.samples)))
             image, label = self._crop(i, rng)
-            image, label = self._augment(image, label, rng)
+            image, label = augment_sample(image, label, rng, self.augment, corruption)
             images.append(image)
             labels.append(label[None])
         return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(labels))
@@ -91,34 +90,6 @@ class SegmentationData:
             image = np.pad(image, [(0, 0), *pads], mode="edge")
             label = np.pad(label, pads, mode="constant")
         return image, label
-
-    def _augment(
-        self, image: np.ndarray, label: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        image = image.astype(np.float32, copy=True)
-        if "flip" in self.augment and rng.random() < 0.5:
-            image, label = image[..., ::-1].copy(), label[..., ::-1].copy()
-        if "intensity" in self.augment:
-            lo, hi = float(image.min()), float(image.max())
-            if hi > lo:
-                unit = (image - lo) / (hi - lo)
-                unit = unit ** float(rng.uniform(0.7, 1.5))
-                image = (unit * (hi - lo) + lo).astype(np.float32)
-            image = image * np.float32(rng.uniform(0.9, 1.1))
-        if "bias_field" in self.augment:
-            image = image * _bias_field(label.shape, rng)[None]
-        if "noise" in self.augment:
-            image = image + rng.normal(0.0, 0.05, size=image.shape).astype(np.float32)
-        return image.astype(np.float32), label.astype(np.int64)
-
-
-def _bias_field(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """A smooth multiplicative field exp(low-frequency noise) with values around 0.7-1.4."""
-    coarse = rng.normal(0.0, 0.3, size=tuple(3 for _ in shape))
-    zoom = [n / 3 for n in shape]
-    field = ndimage.zoom(coarse, zoom, order=3, mode="nearest")
-    field = field[tuple(slice(0, n) for n in shape)]
-    return np.exp(field).astype(np.float32)
 
 
 def step_rng(seed: int, step: int, rank: int = 0) -> np.random.Generator:
