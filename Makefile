@@ -33,6 +33,7 @@ data: setup
 	  $(VENV)/bin/vqseg-data prepare $$1 --out data/$$2 --quiet $$3; }; \
 	prep jsrt jsrt "--source $(SHARED)/jsrt_scr" && \
 	prep shenzhen shenzhen "--source $(SHARED)/shenzhen_mini10" && \
+	prep montgomery_shenzhen montgomery_shenzhen "--source $(SHARED)/montgomery_shenzhen" && \
 	prep ct-organs ct-organs && prep brain-colin27 brain-colin27 && prep brain-mni152 brain-mni152
 
 # Train the CPU-sized bundled pairs (the chest-xray pair: scripts/gpu_train_pairs.sh on a GPU).

@@ -6,6 +6,7 @@ Examples::
     vqseg-eval noise data/jsrt --models u.json v.json s.json --out eval/three
     vqseg-eval latent data/jsrt --unet u.json --vqunet v.json --draws 100 --out eval/latent
     vqseg-eval shift --in-domain data/jsrt --shifted data/nih --pair chest-xray --out eval/shift
+    vqseg-eval probe data/jsrt --set chest-xray --kinds gaussian --levels 0 10 30 --out eval/probe
     vqseg-eval report eval/noise eval/latent eval/shift --out eval/report.html
     vqseg-eval seeds --noise vqunet:1:eval/s1/noise --noise vqunet:2:eval/s2/noise --out eval/seeds
     torchrun --nproc-per-node 2 -m vqseg_core.cli.eval noise data/jsrt --pair chest-xray --out eval/noise
@@ -30,7 +31,9 @@ class UserError(Exception):
 
 
 def _add_pairs(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model sets (one or more; each set's models are compared side by side)")
+    g = p.add_argument_group(
+        "model sets (one or more; each set's models are compared side by side)"
+    )
     g.add_argument(
         "--set", dest="sets", action="append", default=[], metavar="NAME[:KEY,KEY...]",
         help="a bundled model set, all its models or the keys given (repeatable)",
@@ -111,7 +114,8 @@ def _add_noise(p: argparse.ArgumentParser, draws: int) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``vqseg-eval`` (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
-        prog="vqseg-eval", description="Robustness of the models of a set (UNet, VQ-UNet, ...) on a dataset."
+        prog="vqseg-eval",
+        description="Robustness of the models of a set (UNet, VQ-UNet, ...) on a dataset.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     noise = sub.add_parser("noise", help="Dice/HD95 under noise kinds x levels x draws (Table 3)")
@@ -136,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pairs(shift)
     _add_selection(shift)
     _add_run(shift)
+    probe = sub.add_parser(
+        "probe", help="mechanism probes: bottleneck ablation, split-path noise, certified codes"
+    )
+    _add_noise(probe, 1)
+    _add_pairs(probe)
+    _add_selection(probe)
+    _add_run(probe)
     report = sub.add_parser("report", help="one self-contained HTML page from output folders")
     report.add_argument("runs", type=Path, nargs="+", help="vqseg-eval output folders")
     report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
@@ -306,7 +317,13 @@ def _run(args: argparse.Namespace) -> int:
                 progress=not args.no_progress,
             )  # fmt: skip
             name = args.name or dataset_name(args.dataset)
-            if args.command == "noise":
+            if args.command == "probe":
+                from vqseg_core.evaluation.probes import run_probes
+
+                result = run_probes(
+                    pairs, name, cases, args.out, args.kinds, args.levels, seed=args.seed
+                )
+            elif args.command == "noise":
                 result = run_noise(pairs, name, cases, args.out, config, shard)
             else:
                 result = run_latent(

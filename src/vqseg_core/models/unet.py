@@ -148,9 +148,7 @@ class UNet(nn.Module):
         """One forward pass returning logits, the encoding and every quantiser's terms."""
         enc = self._encode(x)
         encoding, h, vq = self.bottleneck(enc.h)
-        for up, block, skip in zip(self.ups, self.decoder, reversed(enc.skips), strict=True):
-            h = block(torch.cat([up(h), skip], dim=1))
-        logits = self._crop(self.head(h), enc.pads)
+        logits = self.decode(h, enc.skips, enc.pads)
         quantizers = {"bottleneck": vq} if vq is not None else {}
         return ModelOutput(
             logits=logits,
@@ -158,6 +156,22 @@ class UNet(nn.Module):
             vq=vq,
             quantizers={**quantizers, **enc.quantizers},
         )
+
+    def paths(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], list[int]]:
+        """The two paths of the network for ``x``: the decoder's input after the bottleneck
+        (quantised for a VQ-UNet), the skip tensors the decoder concatenates (after any skip
+        hook) and the input padding. ``decode`` of them is ``forward(x)``; mixing the paths of
+        two inputs (or replacing one) probes which path carries what."""
+        enc = self._encode(x)
+        return self.bottleneck(enc.h)[1], enc.skips, enc.pads
+
+    def decode(
+        self, h: torch.Tensor, skips: Sequence[torch.Tensor], pads: Sequence[int]
+    ) -> torch.Tensor:
+        """Logits from a decoder input and skips (see :meth:`paths`), cropped to the input."""
+        for up, block, skip in zip(self.ups, self.decoder, reversed(skips), strict=True):
+            h = block(torch.cat([up(h), skip], dim=1))
+        return self._crop(self.head(h), pads)
 
     def padded_shape(self, spatial: Sequence[int]) -> tuple[int, ...]:
         """The spatial shape an input of shape ``spatial`` is padded to."""

@@ -3,7 +3,8 @@ on each domain-shift dataset, and the codebook usage of every quantised latent.
 
 Outputs per run, in ``<out>/eval/<arm>-s<seed>/`` (resumable cell stores, as ``vqseg-eval``):
 ``noise.jsonl`` (one record per held-out case x kind x level), ``shift.jsonl`` (one per
-shift case) and ``codebook.json``. :mod:`vqseg_core.study.summary` reads them.
+shift case), ``probes.json`` (the mechanism probes of :mod:`vqseg_core.evaluation.probes`
+under the study's first corruption kind) and ``codebook.json``. :mod:`vqseg_core.study.summary` reads them.
 """
 
 from __future__ import annotations
@@ -110,6 +111,14 @@ def evaluate_run(spec: StudySpec, run: StudyRun, out: Path, *, device: str = "au
             return [{"dataset": name, "domain": domain, **r, **_tag(run)} for r in rows]
 
         run_cells(cells, shift_cell, shift_store, progress=False, desc=shift.name)
+
+    probes_path = folder / "probes.json"
+    if not probes_path.exists():
+        from vqseg_core.evaluation.probes import probe_rows
+
+        probes = probe_rows(models, cases, spec.kinds[:1], spec.levels, seed=spec.noise_seed)
+        probes = [{**r, **_tag(run)} for r in probes]
+        probes_path.write_text(json.dumps(jsonable(probes)), encoding="utf-8")
 
     usage_path = folder / "codebook.json"
     if not usage_path.exists():

@@ -34,11 +34,13 @@ NOISE_COLUMNS = ("arm", "seed", "case_id", "kind", "level")
 SHIFT_COLUMNS = ("arm", "seed", "dataset", "domain", "case_id")
 
 
-def load_results(spec: StudySpec, out: Path) -> tuple[list[dict], list[dict], list[dict]]:
-    """``(noise rows, shift rows, codebook records)`` of every evaluated run."""
+def load_results(
+    spec: StudySpec, out: Path
+) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """``(noise rows, shift rows, codebook records, probe rows)`` of every evaluated run."""
     from vqseg_core.evaluation.store import CellStore
 
-    noise, shift, usage = [], [], []
+    noise, shift, usage, probes = [], [], [], []
     for run in spec.runs(out):
         folder = Path(out) / "eval" / run.name
         if (folder / "noise_rows.json").exists():
@@ -47,7 +49,45 @@ def load_results(spec: StudySpec, out: Path) -> tuple[list[dict], list[dict], li
             shift += CellStore(folder / "shift.jsonl").records()
         if (folder / "codebook.json").exists():
             usage.append(json.loads((folder / "codebook.json").read_text(encoding="utf-8")))
-    return noise, shift, usage
+        if (folder / "probes.json").exists():
+            probes += json.loads((folder / "probes.json").read_text(encoding="utf-8"))
+    return noise, shift, usage, probes
+
+
+def probes_table(spec: StudySpec, probes: Sequence[dict], metric: str) -> str:
+    """Per arm: Dice with the bottleneck destroyed, and with noise on one path only (mean over
+    seeds and cases, crossed-bootstrap interval), and the certified share of positions."""
+    if not probes:
+        return ""
+    kind = spec.kinds[0]
+    top = max(spec.levels)
+    columns = [("clean", "", 0.0), ("bottleneck_zero", "", 0.0), ("bottleneck_mean", "", 0.0),
+               ("bottleneck_swap", "", 0.0), ("noisy", kind, top), ("noisy_bottleneck", kind, top),
+               ("noisy_skips", kind, top)]  # fmt: skip
+    names = ["clean", "bottleneck zeroed", "bottleneck = mean", "bottleneck of another image",
+             f"{kind} {top:g} % on both paths", f"{top:g} % on the bottleneck only",
+             f"{top:g} % on the skips only"]  # fmt: skip
+    certified_levels = [lv for lv in spec.levels if lv > 0]
+    head = names + [f"certified at {lv:g} %" for lv in certified_levels]
+    lines = ["| arm | seeds | " + " | ".join(head) + " |", "|---|---|" + "---|" * len(head)]
+    for arm in spec.arms:
+        rows = [r for r in probes if r["arm"] == arm.name]
+        if not rows:
+            continue
+        seeds = sorted({r["seed"] for r in rows})
+        cells = []
+        for probe, k, lv in columns:
+            cond = [r for r in rows if r["probe"] == probe and r["kind"] == k
+                    and float(r["level"]) == lv]  # fmt: skip
+            stat = _stat(cond, arm.name, metric, seeds) if cond else None
+            cells.append(_cell(stat) if stat else "-")
+        for lv in certified_levels:
+            cond = [r for r in rows if r["probe"] == "noisy" and r["kind"] == kind
+                    and float(r["level"]) == lv]  # fmt: skip
+            stat = _stat(cond, arm.name, "certified", seeds) if cond else None
+            cells.append(_cell(stat) if stat else "-")
+        lines.append(f"| {arm.label} | {len(seeds)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _table(rows: Sequence[dict], arm: str, metric: str, seeds: Sequence[int]) -> np.ndarray:
@@ -288,7 +328,7 @@ def write_summary(spec: StudySpec, out: Path, copy_to: Path | None = None) -> Pa
     out = Path(out)
     folder = out / "summary"
     folder.mkdir(parents=True, exist_ok=True)
-    noise, shift, usage = load_results(spec, out)
+    noise, shift, usage, probes = load_results(spec, out)
     if not noise:
         raise ValueError(
             f"nothing evaluated yet under {out}/eval: run `vqseg-study evaluate` first"
@@ -326,6 +366,14 @@ def write_summary(spec: StudySpec, out: Path, copy_to: Path | None = None) -> Pa
     u = usage_table(spec, usage)
     if u:
         parts += ["## Codebook usage over the held-out cases (clean)", "", u]
+    pt = probes_table(spec, probes, metric)
+    if pt:
+        parts += [
+            f"## Mechanism probes ({head} Dice on the model grid; certified: share of bottleneck "
+            "positions whose noise-induced shift stays inside their flip radius)",
+            "",
+            pt,
+        ]
     p = plateau_table(spec, out, head)
     if p:
         parts += [f"## Validation {head} Dice during training (plateau)", "", p]

@@ -135,3 +135,22 @@ def test_torchrun_two_processes_match_one(discs, tiny_pair_files, tmp_path) -> N
     assert (tmp_path / "two" / "table.md").read_text(encoding="utf-8") == (
         tmp_path / "one" / "table.md"
     ).read_text(encoding="utf-8")
+
+
+def test_probe_writes_every_probe_per_case_and_model(discs, tiny_pair_files, tmp_path) -> None:
+    import csv
+
+    out = tmp_path / "probe"
+    args = ["probe", str(discs), "--kinds", "gaussian", "--levels", "0", "20", "--split", "all"]
+    assert main([*args, *_pair_args(tiny_pair_files), *RUN, "--out", str(out)]) == 0
+    with open(out / "probes.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    probes = {(r["model"], r["probe"]) for r in rows}
+    expected = {"clean", "bottleneck_zero", "bottleneck_mean", "bottleneck_swap", "noisy",
+                "noisy_bottleneck", "noisy_skips"}  # fmt: skip
+    assert probes == {(m, p) for m in ("unet", "vqunet") for p in expected}
+    assert len(rows) == 3 * 2 * len(expected)  # level 0 is the clean probe, not a noisy one
+    certified = [r["certified"] for r in rows if r["probe"] == "noisy"]
+    assert {c == "" or c.lower() == "nan" for c in certified[:3]} == {True}  # UNet: no codes
+    assert all(0.0 <= float(c) <= 1.0 for c in certified[3:])
+    assert "noisy skips only" in (out / "table.md").read_text(encoding="utf-8")

@@ -58,6 +58,7 @@ def test_tiny_study_trains_evaluates_and_summarises(study_file, tmp_path, monkey
     assert "| UNet | 2 |" in readme and "| VQ-UNet | 2 |" in readme
     assert "seeds > 0" in readme  # the VQ arm's difference to the UNet, with its seed count
     assert "## Codebook usage" in readme and "of 16" in readme
+    assert "## Mechanism probes" in readme and "bottleneck zeroed" in readme
     with gzip.open(to / "cases_noise.csv.gz", "rt", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert {(r["arm"], r["seed"], r["level"]) for r in rows} == {
