@@ -6,9 +6,12 @@
 #           shift Colin27 -> MNI152 (clean), beside the label-definition ceiling
 #   seeds : three training seeds of UNet, VQ-UNet and the positional-encoding VQ-UNet on JSRT
 #           at 128 px (train them first: scripts/seed_study_train.sh)
+#   vq    : the matched VQ study, configs/studies/vq-chest128.yaml: trains every missing run
+#           (resuming; WORKERS processes side by side, default 1), evaluates each run on the 101
+#           held-out JSRT cases and on Montgomery/Shenzhen, writes docs/results/vq-study/
 # Needs `make data` (and data/jsrt128, made by seed_study_train.sh). Resumable: every vqseg-eval
 # folder is (re-run to continue). Outputs in runs/studies/ (ignored); summaries to docs/results/.
-# Usage: bash scripts/reproduce_studies.sh [ct] [brain] [seeds]   (default: all three)
+# Usage: bash scripts/reproduce_studies.sh [ct] [brain] [seeds] [vq]   (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
@@ -70,7 +73,23 @@ study_seeds() {
     --label vqunet=VQ-UNet --label "vqpe=VQ-UNet (PE bug)" --out $RES/seeds
 }
 
-for study in ${@:-ct brain seeds}; do
+study_vq() {
+  local spec=configs/studies/vq-chest128.yaml out=${VQ_OUT:-runs/studies/vq}
+  [ -f data/jsrt128/dataset.json ] || $BIN/vqseg-data prepare jsrt \
+    --source ${SHARED:-../shared/data}/jsrt_scr --size 128 --out data/jsrt128 --quiet
+  [ -f data/montgomery_shenzhen/dataset.json ] || $BIN/vqseg-data prepare montgomery_shenzhen \
+    --source ${SHARED:-../shared/data}/montgomery_shenzhen --out data/montgomery_shenzhen --quiet
+  local pids=()
+  for _ in $(seq 2 ${WORKERS:-1}); do
+    $BIN/vqseg-study train $spec --out $out & pids+=($!)
+  done
+  $BIN/vqseg-study train $spec --out $out
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  $BIN/vqseg-study evaluate $spec --out $out
+  $BIN/vqseg-study summary $spec --out $out --to $RES/vq-study
+}
+
+for study in ${@:-ct brain seeds vq}; do
   echo "== $study" >&2
   time study_$study
 done
