@@ -58,7 +58,8 @@ def geometry_kwargs(image: Any) -> dict[str, Any]:
 
     2D images ``(rows, cols)`` get their pixel spacing; volumes (canonical RAS+) their spacing and
     the world position of voxel 0 (the affine's translation; rotation, rare after canonical
-    reorientation, is kept in the metadata only).
+    reorientation, is kept in the metadata only). Units are ``pixel`` when the file gave no
+    spacing (PNG, JPEG, DICOM without a spacing tag), else ``mm``.
     """
     ndim = image.array.ndim
     kwargs: dict[str, Any] = {"scale": tuple(float(s) for s in image.spacing)}
@@ -67,8 +68,25 @@ def geometry_kwargs(image: Any) -> dict[str, Any]:
         kwargs["axis_labels"] = ("R", "A", "S")
     else:
         kwargs["axis_labels"] = ("row", "col")
-    kwargs["units"] = ("mm",) * ndim
+    known = image.metadata.get("spacing_known", True)
+    kwargs["units"] = ("mm" if known else "pixel",) * ndim
     return kwargs
+
+
+def layer_spacing(layer: Any) -> tuple[float, ...] | None:
+    """The layer's voxel size in mm, or ``None`` when it is not known (a PNG/JPEG or a DICOM
+    without a pixel-spacing tag, whose reader assumed 1 mm; or a layer with napari's default
+    scale 1 in pixel units): then distances are reported in pixels, never as millimetres
+    nobody measured. A scale set on a layer is taken as mm per axis."""
+    header = (getattr(layer, "metadata", None) or {}).get("header") or {}
+    if header.get("spacing_known") is False:
+        return None
+    scale = tuple(float(s) for s in layer.scale)
+    units = getattr(layer, "units", None)
+    in_pixels = units is not None and all(str(u) in ("pixel", "px") for u in units)
+    if in_pixels and all(s == 1.0 for s in scale):
+        return None  # napari's defaults: nobody said how large a pixel is
+    return scale
 
 
 def layer_metadata(image: Any) -> dict[str, Any]:

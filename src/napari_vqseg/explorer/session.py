@@ -70,7 +70,8 @@ class AnalysisKey:
     """What a view depends on, read off its :class:`~vqseg_core.engine.RunRequest`.
 
     ``focus`` is the displayed axial slice for volumes under a 2D slice model (their latent
-    maps are that slice's), else ``None``. The reference model is not part of it: a view is
+    maps are that slice's), else ``None``. ``spacing`` is part of it: the same pixels with
+    another (or an unknown) spacing are resampled and measured differently. The reference model is not part of it: a view is
     re-referenced without running anything (:func:`with_reference`).
     """
 
@@ -84,6 +85,7 @@ class AnalysisKey:
     focus: int | None
     image: str
     ground_truth: str | None
+    spacing: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,7 @@ class ExplorerSession:
             request.models.id, request.member_keys, request.corruption, request.n_draws,
             str(request.device), request.precision, request.latents,
             request.focus if slice_latents else None, array_fingerprint(request.image),
-            None if gt is None else array_fingerprint(gt),
+            None if gt is None else array_fingerprint(gt), request.spacing,
         )  # fmt: skip
 
     def analyse(

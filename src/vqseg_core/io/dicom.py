@@ -136,6 +136,7 @@ def _with_radiograph_spacing(
     else:
         row_mm = col_mm = 1.0
         metadata["spacing_source"] = None
+        metadata["spacing_known"] = False
         metadata["notes"].append("spacing unknown (no valid pixel spacing tag): 1.0 mm assumed")
     spacing = list(image.GetSpacing())
     spacing[0], spacing[1] = col_mm, row_mm

@@ -75,6 +75,7 @@ def read_raster(path: Path, max_bytes: int) -> Image:
         "size": [width, height],
         "dtype": str(arr.dtype),
         "notes": ["spacing unknown: 1.0 mm assumed"],
+        "spacing_known": False,
     }
     grey = _to_grey(path, arr, metadata)
     if grey.shape != (height, width):

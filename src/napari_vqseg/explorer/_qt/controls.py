@@ -168,6 +168,7 @@ class ControlsPanel(QWidget):
         self._on_device()
         self._fill_kinds()
         self.refresh_members()
+        self.image.currentIndexChanged.connect(self._follow_image)  # before the change is sent
         for signal in (self.image.currentIndexChanged, self.gt.currentIndexChanged,
                        self.kind.currentIndexChanged, self.models.currentIndexChanged,
                        self.device.currentIndexChanged, self.level.valueChanged,
@@ -339,10 +340,30 @@ class ControlsPanel(QWidget):
             _refill(self.image, images)
             _refill(self.gt, [NO_GT, *labels])
             if self.gt.currentText() == NO_GT and labels and event is not None:
-                _select(self.gt, labels[-1])
+                self._follow_image()
         finally:
             self._updating = blocked
         self._fill_kinds()
+
+    def _follow_image(self, *_: Any) -> None:
+        """Choose the chosen image's own ground truth (or none): never another case's mask."""
+        from napari.layers import Image, Labels
+
+        from napari_vqseg.explorer.layers import ROLE_KEY
+        from napari_vqseg.explorer.matching import ground_truth_for
+
+        layer = self.current_image_layer()
+        if layer is None:
+            return
+        user = [lay for lay in self.viewer.layers if ROLE_KEY not in lay.metadata]
+        labels = [(lay.name, lay.data.shape) for lay in user if isinstance(lay, Labels)]
+        n_images = sum(isinstance(lay, Image) for lay in user)
+        name = ground_truth_for(layer.name, layer.data.shape, labels, n_images)
+        blocked, self._updating = self._updating, True
+        try:
+            _select(self.gt, name or NO_GT)
+        finally:
+            self._updating = blocked
 
     def _fill_kinds(self) -> None:
         from vqseg_core.perturb import list_corruptions

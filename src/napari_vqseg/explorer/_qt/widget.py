@@ -213,18 +213,29 @@ class RobustnessExplorer(QWidget):
         return int(min(max(round(z), 0), layer.data.shape[-1] - 1))
 
     def _axial_view(self, *_: Any) -> None:
-        """Axial slices of a volume (slider over its last axis, anterior up), once per layer."""
+        """Axial slices of a volume (slider over its last axis, anterior up), once per layer;
+        back to napari's default view (rows down, columns right) when a 2D image is chosen
+        after a volume, so an X-ray is never shown transposed or upside down."""
         layer = self.controls.current_image_layer()
-        if self._closed or layer is None or layer.ndim != 3 or self.viewer.dims.ndim != 3:
+        if self._closed or layer is None:
             return
-        if self._axial_for == id(layer):
+        if layer.ndim == 2:
+            if self._axial_for is not None:
+                self._axial_for = None
+                self.viewer.dims.order = tuple(range(self.viewer.dims.ndim))
+                self._orient(("down", "right"))
+            return
+        if layer.ndim != 3 or self.viewer.dims.ndim != 3 or self._axial_for == id(layer):
             return
         self._axial_for = id(layer)
         self.viewer.dims.order = (2, 1, 0)
+        self._orient(("up", "right"))
+
+    def _orient(self, orientation: tuple[str, str]) -> None:
         scene = getattr(self.viewer, "scene", None)  # napari >= 0.9; .camera before
         camera = scene.camera if scene is not None else self.viewer.camera
         with contextlib.suppress(AttributeError, ValueError):
-            camera.orientation2d = ("up", "right")
+            camera.orientation2d = orientation
 
     def start_sweep(self) -> Job | None:
         """Run a level sweep of the current corruption (metric vs level, every model)."""
@@ -438,8 +449,11 @@ def _matching(gt_layer: Any | None, layer: Any) -> Any | None:
     return gt_layer
 
 
-def _spacing(layer: Any) -> tuple[float, ...]:
-    return tuple(float(s) for s in layer.scale)
+def _spacing(layer: Any) -> tuple[float, ...] | None:
+    """mm per axis, or ``None`` (HD95 then in pixels) when the image has no known spacing."""
+    from napari_vqseg._layers import layer_spacing
+
+    return layer_spacing(layer)
 
 
 def _mark_closed(life: dict[str, bool], jobs: JobTracker, *_: Any) -> None:

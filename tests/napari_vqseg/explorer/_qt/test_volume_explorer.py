@@ -98,3 +98,26 @@ def test_windowed_3d_network_says_there_are_no_latent_maps(
         assert widget.layers.layer("mask:unet").data.shape == (20, 18, 24)
     finally:
         _close(widget, qtbot)
+
+
+def test_an_xray_after_a_volume_is_shown_upright(make_napari_viewer, qtbot) -> None:
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((20, 18, 6), np.float32), name="vol")
+    widget = _explorer(viewer)
+    try:
+        assert tuple(viewer.dims.order) == (2, 1, 0)  # the volume: axial
+        xray = np.zeros((30, 20), np.float32)
+        xray[:5] = 1.0  # bright top rows: must stay at the top of the screen
+        viewer.add_image(xray, name="xray")
+        widget.controls.image.setCurrentText("xray")
+        assert tuple(viewer.dims.order) == (0, 1, 2)
+        camera = getattr(viewer, "scene", viewer).camera
+        assert tuple(camera.orientation2d) == ("down", "right")
+        layer = viewer.layers["xray"]
+        assert layer._slice_input.displayed == [0, 1]  # rows down, columns right, not transposed
+        viewer.layers.clear()  # and after clearing, a new X-ray is upright too
+        viewer.add_image(xray, name="xray2")
+        widget.controls.image.setCurrentText("xray2")
+        assert tuple(camera.orientation2d) == ("down", "right")
+    finally:
+        _close(widget, qtbot)

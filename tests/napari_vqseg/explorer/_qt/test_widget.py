@@ -285,3 +285,34 @@ def test_four_models_use_two_rows_and_the_latent_choice_shows_a_skip(
     finally:
         widget.shutdown()
         qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
+
+
+def test_ground_truth_follows_the_image(explorer, qtbot) -> None:
+    viewer, controls = explorer.viewer, explorer.controls
+    image, label = viewer.layers["discs"].data, viewer.layers["discs gt"].data
+    viewer.add_image(np.roll(image, 9, axis=1), name="case2", scale=(0.5, 0.5))
+    viewer.add_labels(np.roll(label, 9, axis=1), name="case2_mask", scale=(0.5, 0.5))
+    controls.image.setCurrentText("case2")
+    assert controls.gt.currentText() == "case2_mask"  # not the first case's mask
+    qtbot.waitUntil(lambda: not explorer.busy, timeout=30000)
+    controls.image.setCurrentText("discs")
+    assert controls.gt.currentText() == "discs gt"
+    viewer.add_image(image[::-1].copy(), name="unnamed", scale=(0.5, 0.5))
+    controls.image.setCurrentText("unnamed")
+    assert controls.gt.currentText() == "(none)"  # no guess between two masks of this shape
+    wait_idle(qtbot, explorer)
+
+
+def test_hd95_is_in_pixels_when_the_image_has_no_spacing(explorer, qtbot) -> None:
+    viewer, controls = explorer.viewer, explorer.controls
+    image, label = viewer.layers["discs"].data, viewer.layers["discs gt"].data
+    viewer.add_image(image, name="photo")  # napari defaults: scale 1, pixel units
+    viewer.add_labels(label, name="photo_mask")
+    controls.image.setCurrentText("photo")
+    qtbot.waitUntil(lambda: explorer.view is not None and explorer.view.hd95_units == "px",
+                    timeout=30000)  # fmt: skip
+    wait_idle(qtbot, explorer)
+    headers = [explorer.metrics.horizontalHeaderItem(i).text()
+               for i in range(explorer.metrics.columnCount())]  # fmt: skip
+    assert any(h.startswith("HD95 px") for h in headers)
+    assert not any("mm" in h for h in headers)
