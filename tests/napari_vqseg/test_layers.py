@@ -13,7 +13,7 @@ from vqseg_core.io import load_image
 
 
 def _layer(data_tuple):
-    data, kwargs, _ = data_tuple
+    _data, kwargs, _ = data_tuple
     return SimpleNamespace(
         metadata=kwargs["metadata"], units=kwargs["units"], scale=kwargs["scale"]
     )
