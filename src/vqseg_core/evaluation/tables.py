@@ -86,7 +86,7 @@ def noise_table(rows: Sequence[dict[str, Any]], kind: str, metric: str = "dice_m
     label = (
         "Dice"
         if metric.startswith("dice")
-        else "HD95 (mm)"
+        else "HD95 (mm; pixels for data without a spacing)"
         if metric.startswith("hd95")
         else metric
     )
@@ -248,7 +248,12 @@ def shift_table(rows: Sequence[dict[str, Any]]) -> str:
     better, i.e. the paired difference over cases has a 95% CI excluding 0
     (:func:`paired_winner`).
     """
-    lines = ["### Table 4 style: mean Dice and HD95 (mm) in-domain and across domains", ""]
+    lines = [
+        "### Table 4 style: mean Dice and HD95 in-domain and across domains",
+        "",
+        "HD95 in mm; in pixels for datasets without a spacing (e.g. Shenzhen, Montgomery/Shenzhen).",
+        "",
+    ]
     for pair in dict.fromkeys(r["pair"] for r in rows):
         sel = [r for r in rows if r["pair"] == pair]
         home = next((r["dataset"] for r in sel if r["role"] == "in-domain"), "?")
