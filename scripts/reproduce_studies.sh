@@ -6,12 +6,14 @@
 #           shift Colin27 -> MNI152 (clean), beside the label-definition ceiling
 #   seeds : three training seeds of UNet, VQ-UNet and the positional-encoding VQ-UNet on JSRT
 #           at 128 px (train them first: scripts/seed_study_train.sh)
+#   ms    : the bundled chest-xray set on the 589 Montgomery/Shenzhen radiographs (never trained
+#           on), per hospital and pooled -> docs/results/montgomery-shenzhen/
 #   vq    : the matched VQ study, configs/studies/vq-chest128.yaml: trains every missing run
 #           (resuming; WORKERS processes side by side, default 1), evaluates each run on the 101
 #           held-out JSRT cases and on Montgomery/Shenzhen, writes docs/results/vq-study/
 # Needs `make data` (and data/jsrt128, made by seed_study_train.sh). Resumable: every vqseg-eval
 # folder is (re-run to continue). Outputs in runs/studies/ (ignored); summaries to docs/results/.
-# Usage: bash scripts/reproduce_studies.sh [ct] [brain] [seeds] [vq]   (default: all four)
+# Usage: bash scripts/reproduce_studies.sh [ct] [brain] [seeds] [ms] [vq]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
@@ -73,6 +75,16 @@ study_seeds() {
     --label vqunet=VQ-UNet --label "vqpe=VQ-UNet (PE bug)" --out $RES/seeds
 }
 
+study_ms() {
+  [ -f data/montgomery_shenzhen/dataset.json ] || $BIN/vqseg-data prepare montgomery_shenzhen \
+    --source ${SHARED:-../shared/data}/montgomery_shenzhen --out data/montgomery_shenzhen --quiet
+  $BIN/vqseg-eval shift --in-domain data/jsrt --shifted data/montgomery_shenzhen --set chest-xray \
+    --device cpu --no-progress --out $OUT/montgomery-shenzhen
+  mkdir -p $RES/montgomery-shenzhen
+  cp $OUT/montgomery-shenzhen/table.md $RES/montgomery-shenzhen/table.md
+  cp $OUT/montgomery-shenzhen/shift.csv $RES/montgomery-shenzhen/cases.csv
+}
+
 study_vq() {
   local spec=configs/studies/vq-chest128.yaml out=${VQ_OUT:-runs/studies/vq}
   [ -f data/jsrt128/dataset.json ] || $BIN/vqseg-data prepare jsrt \
@@ -89,7 +101,7 @@ study_vq() {
   $BIN/vqseg-study summary $spec --out $out --to $RES/vq-study
 }
 
-for study in ${@:-ct brain seeds vq}; do
+for study in ${@:-ct brain seeds ms vq}; do
   echo "== $study" >&2
   time study_$study
 done

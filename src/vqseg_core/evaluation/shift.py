@@ -76,7 +76,7 @@ def run_shift(
             device=device,
             precision=precision,
         )
-        return [{"dataset": name, "role": role, **r} for r in rows]
+        return [{"dataset": name, "role": role, "domain": case.domain or "", **r} for r in rows]
 
     computed = run_cells(cells, compute, store, shard, progress=progress, desc="shift")
     result = EvalResult([], computed=computed, total=len(cells))
@@ -84,10 +84,14 @@ def run_shift(
         return result
     from vqseg_core.evaluation.tables import shift_table
 
-    result.rows = CellStore(out / "cells.jsonl").records(c.key for c in cells)
+    domains = {(name, c.case_id): c.domain or "" for _, name, cases in groups for c in cases}
+    result.rows = [
+        {**r, "domain": domains.get((r["dataset"], r["case_id"]), "")}  # also for older stores
+        for r in CellStore(out / "cells.jsonl").records(c.key for c in cells)
+    ]
     drop = ("kind", "level", "n_draws", "seed")
     csv_rows = [{k: v for k, v in r.items() if k not in drop} for r in result.rows]
-    result.files["csv"] = write_csv(out / "shift.csv", csv_rows, ("role", *ROW_FIRST))
+    result.files["csv"] = write_csv(out / "shift.csv", csv_rows, ("role", "domain", *ROW_FIRST))
     result.files["table"] = out / "table.md"
     result.files["table"].write_text(
         "## Domain shift\n\n" + shift_table(result.rows), encoding="utf-8"

@@ -244,7 +244,8 @@ def shift_table(rows: Sequence[dict[str, Any]]) -> str:
     """Table 4: mean Dice and HD95 (mm) in-domain and across domains, per pair.
 
     Columns: the in-domain dataset, then ``A→B`` for each shifted dataset B (A the in-domain
-    one); one row per model; a value is bold only where that model is significantly
+    one), and ``A→B / D`` for each source domain D of B when B's cases name more than one
+    (e.g. the hospitals of Montgomery/Shenzhen); one row per model; a value is bold only where that model is significantly
     better, i.e. the paired difference over cases has a 95% CI excluding 0
     (:func:`paired_winner`).
     """
@@ -258,34 +259,44 @@ def shift_table(rows: Sequence[dict[str, Any]]) -> str:
         sel = [r for r in rows if r["pair"] == pair]
         home = next((r["dataset"] for r in sel if r["role"] == "in-domain"), "?")
         targets = list(dict.fromkeys(r["dataset"] for r in sel if r["role"] == "shifted"))
-        columns = [("in-domain", home, home)] + [("shifted", t, f"{home}→{t}") for t in targets]
-        header = ["", *[f"{title} {m}" for _, _, title in columns for m in ("Dice", "HD95")]]
+        columns = [("in-domain", home, None, home)]
+        for t in targets:
+            columns.append(("shifted", t, None, f"{home}→{t}"))
+            domains = sorted({r.get("domain") or "" for r in sel if r["dataset"] == t} - {""})
+            if len(domains) > 1:  # per source (hospital, scanner) as well as pooled
+                columns += [("shifted", t, d, f"{home}→{t} / {d}") for d in domains]
+        header = ["", *[f"{title} {m}" for *_, title in columns for m in ("Dice", "HD95")]]
         stats, values = {}, {}
         models = _models(sel)
         for model in models:
-            for role, dataset, _ in columns:
+            for role, dataset, domain, title in columns:
                 cases = [
                     r
                     for r in sel
                     if (r["model"], r["role"], r["dataset"]) == (model, role, dataset)
+                    and (domain is None or r.get("domain") == domain)
                 ]
                 for metric in ("dice", "hd95"):
                     col = f"{metric}_mean"
-                    stats[model, dataset, metric] = summarize(float(r[col]) for r in cases)
-                    values[model, dataset, metric] = {r["case_id"]: float(r[col]) for r in cases}
+                    stats[model, title, metric] = summarize(float(r[col]) for r in cases)
+                    values[model, title, metric] = {r["case_id"]: float(r[col]) for r in cases}
         body = []
         for model in models:
             cells = []
-            for _, dataset, _ in columns:
+            for *_, title in columns:
                 for metric in ("dice", "hd95"):
-                    s = stats[model, dataset, metric]
+                    s = stats[model, title, metric]
                     text = fmt(s.mean, 3 if metric == "dice" else 2)
                     bold = bold_models(
-                        {m: values[m, dataset, metric] for m in models}, metric == "hd95"
+                        {m: values[m, title, metric] for m in models}, metric == "hd95"
                     )
                     cells.append(f"**{text}**" if model in bold else text)
             body.append([model_label(model), *cells])
-        n = {d: len({r["case_id"] for r in sel if r["dataset"] == d}) for _, d, _ in columns}
+        n = {
+            title: len({r["case_id"] for r in sel if r["dataset"] == dataset
+                        and (domain is None or r.get("domain") == domain)})
+            for _, dataset, domain, title in columns
+        }  # fmt: skip
         lines += [f"**{pair}** (cases: " + ", ".join(f"{d} {k}" for d, k in n.items()) + ")", ""]
         lines += [*_table(header, body), ""]
     lines += [BOLD_NOTE, ""]

@@ -79,7 +79,7 @@ def test_shift_rows_and_table(shift_run) -> None:
     assert "discs→faint" in table and "discs Dice" in table and "HD95" in table
     with (out / "shift.csv").open(encoding="utf-8") as fh:
         header = next(csv.reader(fh))
-    assert header[:3] == ["role", "dataset", "pair"] and "level" not in header
+    assert header[:4] == ["role", "domain", "dataset", "pair"] and "level" not in header
 
 
 def test_report_is_one_self_contained_page(latent_run, shift_run, tmp_path) -> None:

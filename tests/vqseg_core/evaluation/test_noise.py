@@ -54,7 +54,7 @@ def test_outputs_are_written(first_run) -> None:
     assert list(rows[0])[:6] == ["dataset", "pair", "pair_id", "case_id", "model", "kind"]
     assert {"dice_ring", "hd95_core", "empty_ring", "empty_any"} <= set(rows[0])
     table = (out / "table.md").read_text(encoding="utf-8")
-    assert "Dice @0%" in table and "Dice @20%" in table and "HD95 (mm) @20%" in table
+    assert "Dice @0%" in table and "Dice @20%" in table and "HD95 (mm; pixels for data without a spacing) @20%" in table
     assert "| UNet |" in table and "| VQ-UNet |" in table and " ± " in table
     assert (out / "plots" / "dice_discs_tiny_gaussian.png").stat().st_size > 1000
     assert (out / "settings.json").is_file()

@@ -84,3 +84,22 @@ def test_shift_table_bolds_only_significant_differences() -> None:
     # not lower) without a significant paired difference: no bold there
     assert vq_line.split("|")[2].strip() == "0.930" and "**" not in unet_line
     assert "**0.550**" in vq_line and "**75.00**" in vq_line
+
+
+def test_shift_table_splits_a_shifted_set_by_its_source_domains() -> None:
+    rows = [
+        {"pair": "p", "model": model, "role": role, "dataset": ds, "domain": dom,
+         "case_id": f"{dom}{i}", "dice_mean": dice, "hd95_mean": 5.0}
+        for model in ("unet", "vqunet")
+        for role, ds, dom, dice in (("in-domain", "home", "", 0.95), ("shifted", "away", "A", 0.8),
+                                    ("shifted", "away", "B", 0.6))
+        for i in range(3)
+    ]  # fmt: skip
+    table = shift_table(rows)
+    header = next(line for line in table.splitlines() if line.startswith("|  |"))
+    assert "home→away Dice" in header and "home→away / A Dice" in header
+    assert "home→away / B Dice" in header
+    unet = next(line for line in table.splitlines() if line.startswith("| UNet"))
+    cells = [c.strip() for c in unet.split("|")[2:-1]]
+    assert cells[2::2] == ["0.700", "0.800", "0.600"]  # pooled, then per domain
+    assert "away / A 3" in table and "away 6" in table
