@@ -72,6 +72,28 @@ def _may_have_accelerator() -> bool:
     return Path("/dev/nvidiactl").exists() or any(Path("/dev").glob("nvidia[0-9]*"))
 
 
+def set_modalities() -> dict[str, str]:
+    """``{bundled set name: modality}`` from the registry (empty when it cannot be read)."""
+    from vqseg_core.pretrained import list_sets, set_info
+
+    try:
+        return {name: set_info(name).modality for name in list_sets()}
+    except Exception:  # a broken registry must not break the widget
+        return {}
+
+
+def image_fit(layer: Any, set_name: str) -> str | None:
+    """Why the bundled set ``set_name`` cannot run on the image ``layer`` (``None``: it can, or
+    the set is not bundled)."""
+    from napari_vqseg.explorer.compat import guess_modality, incompatibility
+
+    sets = set_modalities()
+    if layer is None or set_name not in sets:
+        return None
+    modality = guess_modality(layer.ndim, layer.data, (layer.metadata or {}).get("modality"))
+    return incompatibility(set_name, sets[set_name], layer.ndim, modality)
+
+
 def bundled_sets() -> list[str]:
     """Names of the bundled model sets (empty when none ship); reads the registry only."""
     from vqseg_core.pretrained import list_sets
@@ -362,8 +384,22 @@ class ControlsPanel(QWidget):
         blocked, self._updating = self._updating, True
         try:
             _select(self.gt, name or NO_GT)
+            self._follow_models(layer)
         finally:
             self._updating = blocked
+
+    def _follow_models(self, layer: Any) -> None:
+        """When the chosen bundled set does not fit the image, choose one that does."""
+        from napari_vqseg.explorer.compat import default_set, guess_modality
+
+        current = self.models.currentText()
+        if current == FROM_FILES or image_fit(layer, current) is None:
+            return
+        modality = guess_modality(layer.ndim, layer.data, (layer.metadata or {}).get("modality"))
+        name = default_set(set_modalities(), layer.ndim, modality, bundled_sets())
+        if name is not None:
+            _select(self.models, name)
+            self.refresh_members()
 
     def _fill_kinds(self) -> None:
         from vqseg_core.perturb import list_corruptions

@@ -182,6 +182,12 @@ class RobustnessExplorer(QWidget):
         if layer is None:
             self.status.setText("Choose an image layer (open an image or a sample first).")
             return None
+        from napari_vqseg.explorer._qt.controls import image_fit
+
+        unfit = image_fit(layer, self.controls.models.currentText())
+        if unfit is not None:
+            self.status.setText(unfit)
+            return None
         chosen = self.controls.current_gt_layer()
         gt_layer = _matching(chosen, layer)  # another shape: ignored, the session says so
         step = self.session.analyse(

@@ -121,3 +121,25 @@ def test_an_xray_after_a_volume_is_shown_upright(make_napari_viewer, qtbot) -> N
         assert tuple(camera.orientation2d) == ("down", "right")
     finally:
         _close(widget, qtbot)
+
+
+def test_a_ct_gets_the_ct_set_and_a_wrong_set_is_refused(make_napari_viewer, qtbot) -> None:
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((24, 24), np.float32), name="xray")
+    widget = _explorer(viewer)
+    controls = widget.controls
+    try:
+        controls.models.setCurrentText("chest-xray")
+        ct = np.full((24, 24, 4), -1000.0, np.float32)
+        ct[6:18, 6:18] = 40.0
+        viewer.add_image(ct, name="ct")
+        controls.image.setCurrentText("ct")
+        assert controls.models.currentText() == "ct-organs"  # not brain-mri, not chest-xray
+        qtbot.waitUntil(lambda: not widget.busy, timeout=120000)
+        blocked = controls.models.blockSignals(True)
+        controls.models.setCurrentText("brain-mri")
+        controls.models.blockSignals(blocked)
+        assert widget.run_now() is None
+        assert "brain-mri is for MRI volumes; this image looks like CT" in widget.status.text()
+    finally:
+        _close(widget, qtbot)
