@@ -356,16 +356,24 @@ class ControlsPanel(QWidget):
             if isinstance(lay, Image) and lay.ndim in (2, 3) and not lay.rgb
         ]
         labels = [lay.name for lay in layers if isinstance(lay, Labels)]
+        before = self.image.currentText()
+        opened = getattr(event, "value", None)  # the layer a napari insert event brings
         blocked = self._updating
         self._updating = True
         try:
             _refill(self.image, images)
             _refill(self.gt, [NO_GT, *labels])
-            if self.gt.currentText() == NO_GT and labels and event is not None:
+            if isinstance(opened, Image) and opened.name in images:
+                _select(self.image, opened.name)  # a newly opened image is the one to analyse
+            if event is not None and (
+                self.image.currentText() != before or self.gt.currentText() == NO_GT and labels
+            ):
                 self._follow_image()
         finally:
             self._updating = blocked
         self._fill_kinds()
+        if event is not None and self.image.currentText() != before and not blocked:
+            self.changed.emit()  # a new image starts a run
 
     def _follow_image(self, *_: Any) -> None:
         """Choose the chosen image's own ground truth (or none): never another case's mask."""

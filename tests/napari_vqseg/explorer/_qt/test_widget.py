@@ -316,3 +316,16 @@ def test_hd95_is_in_pixels_when_the_image_has_no_spacing(explorer, qtbot) -> Non
                for i in range(explorer.metrics.columnCount())]  # fmt: skip
     assert any(h.startswith("HD95 px") for h in headers)
     assert not any("mm" in h for h in headers)
+
+
+def test_opening_an_image_starts_a_run_on_it(explorer, qtbot) -> None:
+    viewer, controls = explorer.viewer, explorer.controls
+    image = viewer.layers["discs"].data
+    shifted = np.roll(image, 12, axis=0)
+    first = explorer.view
+    viewer.add_image(shifted, name="opened later", scale=(0.5, 0.5))
+    assert controls.image.currentText() == "opened later"
+    qtbot.waitUntil(lambda: explorer.view is not first and not explorer.busy, timeout=30000)
+    assert explorer.view.corrupted.shape == shifted.shape
+    assert controls.gt.currentText() == "(none)"  # its ground truth is not the other case's
+    assert "Choose an image" not in explorer.status.text()
