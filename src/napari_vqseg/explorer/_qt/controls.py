@@ -366,7 +366,7 @@ class ControlsPanel(QWidget):
             if isinstance(opened, Image) and opened.name in images:
                 _select(self.image, opened.name)  # a newly opened image is the one to analyse
             if event is not None and (
-                self.image.currentText() != before or self.gt.currentText() == NO_GT and labels
+                self.image.currentText() != before or (self.gt.currentText() == NO_GT and labels)
             ):
                 self._follow_image()
         finally:
