@@ -290,6 +290,19 @@ class ExplorerSession:
             return Step("error", message=f"Error: {value}", error=value)
         return Step("show", view=self._present(value, job.key))
 
+    def forget_if_stale(self, request: Any) -> bool:
+        """Drop the view on screen when ``request`` is for another image, spacing or set of
+        models (its masks and numbers would otherwise stay next to the new choice, and an
+        export would pair them with the new set's name and hashes). Returns whether it did."""
+        if self.view_key is None or request is None:
+            return False
+        new = self.cache_key(request)
+        old = self.view_key
+        if (old.models, old.keys, old.image, old.spacing) == (new.models, new.keys, new.image, new.spacing):
+            return False
+        self.view, self.view_key = None, None
+        return True
+
     def present(self, view: Any) -> Any:
         """``view`` with the current settings' reference model (no model runs)."""
         return with_reference(view, self.reference(self.settings, tuple(view.models)))

@@ -182,3 +182,16 @@ def test_export_records_the_set_and_every_model(session, settings, disc, tmp_pat
     doc = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
     assert doc["models"]["id"] == session.loaded().id
     assert [m["key"] for m in doc["models"]["models"]] == ["unet", "vqunet", "vqcopy"]
+
+
+def test_the_view_is_forgotten_when_the_image_or_models_change(session, settings, disc, shown) -> None:
+    shown(session, settings, *disc)
+    level = session.analyse(settings.with_(level=20.0), disc[0], (0.5, 0.5))
+    assert not session.forget_if_stale(level.request)  # same image and models: keep it shown
+    assert session.view is not None
+    other = session.analyse(settings, np.roll(disc[0], 5, axis=0), (0.5, 0.5))
+    assert session.forget_if_stale(other.request)
+    assert session.view is None and session.view_key is None
+    shown(session, settings, *disc)
+    fewer = session.analyse(settings.with_(keys=("unet", "vqunet")), disc[0], (0.5, 0.5))
+    assert session.forget_if_stale(fewer.request)  # another set of models

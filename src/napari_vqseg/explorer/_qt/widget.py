@@ -202,6 +202,9 @@ class RobustnessExplorer(QWidget):
         elif step.action == "load":
             self._start(step.job, self._on_models)
         elif step.action == "start":
+            if self.session.forget_if_stale(step.request):
+                self.layers.remove_all()  # the old image's or set's results: never on screen
+                self.metrics.setRowCount(0)
             focus, s = step.request.focus, self.session.settings
             where = "" if focus is None else f", slice {focus} first"
             running = f"Running {s.kind} at {s.level:g} on {s.device}{where}..."
