@@ -228,8 +228,10 @@ class ExplorerSession:
     @staticmethod
     def cache_key(request: Any, gt: np.ndarray | None = None) -> AnalysisKey:
         """The cache key of a request (and ground truth): everything the view depends on."""
-        slice_latents = request.image.ndim == 3 and request.latents and any(
-            request.models.member(k).model_dims == 2 for k in request.member_keys
+        slice_latents = (
+            request.image.ndim == 3
+            and request.latents
+            and any(request.models.member(k).model_dims == 2 for k in request.member_keys)
         )
         return AnalysisKey(
             request.models.id, request.member_keys, request.corruption, request.n_draws,
@@ -298,8 +300,8 @@ class ExplorerSession:
             return False
         new = self.cache_key(request)
         old = self.view_key
-        if (old.models, old.keys, old.image, old.spacing) == (new.models, new.keys, new.image, new.spacing):
-            return False
+        if (old.models, old.image, old.spacing) == (new.models, new.image, new.spacing):
+            return False  # the same image and set (fewer or more of its models: still valid)
         self.view, self.view_key = None, None
         return True
 

@@ -194,4 +194,6 @@ def test_the_view_is_forgotten_when_the_image_or_models_change(session, settings
     assert session.view is None and session.view_key is None
     shown(session, settings, *disc)
     fewer = session.analyse(settings.with_(keys=("unet", "vqunet")), disc[0], (0.5, 0.5))
-    assert session.forget_if_stale(fewer.request)  # another set of models
+    assert not session.forget_if_stale(fewer.request)  # some of the same set: still valid
+    unknown = session.analyse(settings, disc[0], None)
+    assert session.forget_if_stale(unknown.request)  # the spacing changed: HD95 in px now
