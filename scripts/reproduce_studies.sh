@@ -8,12 +8,15 @@
 #           at 128 px (train them first: scripts/seed_study_train.sh)
 #   ms    : the bundled chest-xray set on the 589 Montgomery/Shenzhen radiographs (never trained
 #           on), per hospital and pooled -> docs/results/montgomery-shenzhen/
+#   ood   : the typicality references of the bundled chest set (fitted on the 99 JSRT training
+#           cases; the files shipped as pretrained/weights/chest-xray-*.ood.json) and their AUC
+#           against Montgomery/Shenzhen and 20 % Gaussian noise -> docs/results/ood/
 #   vq    : the matched VQ study, configs/studies/vq-chest128.yaml: trains every missing run
 #           (resuming; WORKERS processes side by side, default 1), evaluates each run on the 101
 #           held-out JSRT cases and on Montgomery/Shenzhen, writes docs/results/vq-study/
 # Needs `make data` (and data/jsrt128, made by seed_study_train.sh). Resumable: every vqseg-eval
 # folder is (re-run to continue). Outputs in runs/studies/ (ignored); summaries to docs/results/.
-# Usage: bash scripts/reproduce_studies.sh [ct] [brain] [seeds] [ms] [vq]   (default: all)
+# Usage: bash scripts/reproduce_studies.sh [ct] [brain] [seeds] [ms] [ood] [vq]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
@@ -85,6 +88,13 @@ study_ms() {
   cp $OUT/montgomery-shenzhen/shift.csv $RES/montgomery-shenzhen/cases.csv
 }
 
+study_ood() {
+  $BIN/vqseg-eval ood data/jsrt --set chest-xray --shifted data/montgomery_shenzhen \
+    --corrupt gaussian 20 --device cpu --no-progress --out $OUT/ood
+  mkdir -p $RES/ood
+  cp $OUT/ood/table.md $RES/ood/table.md
+}
+
 study_vq() {
   local spec=configs/studies/vq-chest128.yaml out=${VQ_OUT:-runs/studies/vq}
   [ -f data/jsrt128/dataset.json ] || $BIN/vqseg-data prepare jsrt \
@@ -101,7 +111,7 @@ study_vq() {
   $BIN/vqseg-study summary $spec --out $out --to $RES/vq-study
 }
 
-for study in ${@:-ct brain seeds ms vq}; do
+for study in ${@:-ct brain seeds ms ood vq}; do
   echo "== $study" >&2
   time study_$study
 done

@@ -43,11 +43,30 @@ def analyse(
 
     try:
         run = yield from iter_execute(request, cancel)
-        return "ok", view_of(run, gt, reference)
+        return "ok", with_typicality(view_of(run, gt, reference), request)
     except Cancelled:
         return "cancelled", None
     except Exception as err:  # reported in the GUI, never a crash
         return "error", err
+
+
+def with_typicality(view: Any, request: Any) -> Any:
+    """``view`` with each model's typicality score of draw 0 (models with a reference only)."""
+    import dataclasses
+
+    from vqseg_core.evaluation.ood import member_summary
+
+    scores = {}
+    for key in request.member_keys:
+        member = request.models.member(key)
+        ref = member.info.get("ood")
+        if ref is None:
+            continue
+        summary = member_summary(member, request.image, request.spacing, request.corruption)
+        score = ref.score(summary)
+        scores[key] = {"score": score, "percentile": ref.percentile(score),
+                       "reading": ref.reading(score)}  # fmt: skip
+    return dataclasses.replace(view, typicality=scores) if scores else view
 
 
 @guarded

@@ -21,6 +21,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 PAPER_LEVELS = ("0", "1", "10", "20", "30")
 PAPER_KINDS = ("gaussian", "salt_and_pepper", "poisson")
@@ -147,6 +148,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pairs(probe)
     _add_selection(probe)
     _add_run(probe)
+    ood = sub.add_parser(
+        "ood", help="typicality references on the training split, AUC vs held-out and shifted"
+    )
+    ood.add_argument("dataset", type=Path, help="the training dataset (train split: fit)")
+    ood.add_argument(
+        "--shifted", type=Path, action="append", default=[], metavar="DATASET",
+        help="another domain's dataset (repeatable; all its cases)",
+    )  # fmt: skip
+    ood.add_argument("--corrupt", nargs=2, metavar=("KIND", "LEVEL"), default=["gaussian", "20"],
+                     help="also score the held-out images under this corruption")  # fmt: skip
+    _add_pairs(ood)
+    _add_selection(ood)
+    _add_run(ood)
     report = sub.add_parser("report", help="one self-contained HTML page from output folders")
     report.add_argument("runs", type=Path, nargs="+", help="vqseg-eval output folders")
     report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
@@ -277,6 +291,26 @@ def _seeds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ood(args: argparse.Namespace, pairs: list, selection: Any) -> int:
+    from dataclasses import replace
+
+    from vqseg_core.evaluation import dataset_name, select_cases
+    from vqseg_core.evaluation.ood import run_ood
+    from vqseg_core.perturb import Corruption
+
+    if len(pairs) != 1:
+        raise UserError("ood takes one model set")
+    train = select_cases(args.dataset, replace(selection, split="train"))
+    heldout = select_cases(args.dataset, replace(selection, split="val"))
+    shifted = {dataset_name(d): select_cases(d, type(selection)(split="all")) for d in args.shifted}
+    kind, level = args.corrupt
+    files = run_ood(pairs[0], train, heldout, shifted, args.out,
+                    corruption=Corruption(kind, float(level), 0), source=dataset_name(args.dataset))  # fmt: skip
+    for path in files.values():
+        print(path)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from vqseg_core.evaluation import (
         NoiseConfig,
@@ -298,6 +332,8 @@ def _run(args: argparse.Namespace) -> int:
         return _seeds(args)
     pairs = _pairs(args)
     selection = _selection(args, pairs)
+    if args.command == "ood":
+        return _ood(args, pairs, selection)
     shard = setup_shard()
     try:
         if args.command == "shift":

@@ -112,7 +112,12 @@ def load_set(name: str, keys: list[str] | tuple[str, ...] | None = None):
         member = member_from_export(
             path, key=spec["key"], name=spec.get("name"), colour=spec.get("colour"), position=i
         )
-        members.append(replace(member, info={**member.info, "kind": spec.get("kind")}))
+        info = {**member.info, "kind": spec.get("kind")}
+        if spec.get("ood"):  # the typicality reference fitted on the training images
+            from vqseg_core.analysis.ood import FeatureReference
+
+            info["ood"] = FeatureReference.load(WEIGHTS_DIR / spec["ood"])
+        members.append(replace(member, info=info))
     return ModelSet(name, tuple(members), dict(entry.details))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -122,6 +123,8 @@ class RobustnessView:
         latent_slice: the input-grid axial slice the latent maps belong to, else ``None``.
         latent_note: one line for the user about the latent maps (``""`` when they cover it).
         reference: the key of the reference model of ``disagreement``.
+        typicality: per model with a typicality reference (bundled sets): ``{"score",
+            "percentile", "reading"}`` of draw 0 (see :mod:`vqseg_core.analysis.ood`).
         hd95_units: ``"mm"`` (spacing known) or ``"px"``.
     """
 
@@ -136,6 +139,7 @@ class RobustnessView:
     latent_slice: int | None = None
     latent_note: str = ""
     reference: str = ""
+    typicality: dict[str, dict[str, Any]] = field(default_factory=dict)
     hd95_units: str = "mm"
 
     def with_reference(self, reference: str) -> RobustnessView:

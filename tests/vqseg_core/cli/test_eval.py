@@ -154,3 +154,17 @@ def test_probe_writes_every_probe_per_case_and_model(discs, tiny_pair_files, tmp
     assert {c == "" or c.lower() == "nan" for c in certified[:3]} == {True}  # UNet: no codes
     assert all(0.0 <= float(c) <= 1.0 for c in certified[3:])
     assert "noisy skips only" in (out / "table.md").read_text(encoding="utf-8")
+
+
+def test_ood_fits_on_train_and_reports_auc(discs, tiny_pair_files, tmp_path) -> None:
+    out = tmp_path / "ood"
+    args = ["ood", str(discs), "--shifted", str(discs), "--split-method", "ids",
+            "--val-cases", "c2", "--corrupt", "gaussian", "30"]  # fmt: skip
+    assert main([*args, *_pair_args(tiny_pair_files), *RUN, "--out", str(out)]) == 0
+    table = (out / "table.md").read_text(encoding="utf-8")
+    assert "held-out vs discs" in table and "held-out vs held-out, gaussian 30" in table
+    assert (out / "reference_unet.json").is_file() and (out / "reference_vqunet.json").is_file()
+    from vqseg_core.analysis.ood import FeatureReference
+
+    ref = FeatureReference.load(out / "reference_vqunet.json")
+    assert ref.source["n"] == 2 and len(ref.train_scores) == 2

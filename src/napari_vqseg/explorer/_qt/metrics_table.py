@@ -19,8 +19,12 @@ class MetricsTable(QTableWidget):
     the ground truth; HD95 in ``view.hd95_units``), mean latent variance and code-flip rate of
     the chosen latent.
 
-    :attr:`values` holds the numbers shown: ``{model key: {"dice_<class>", "hd95_<class>",
-    "latent_variance", "flip_rate"}}``.
+    Without a ground truth, each model's agreement with the reference model (Dice of the masks)
+    takes the place of the scores; with a typicality reference (bundled sets), the image's
+    percentile among the training images is shown, red when unusual.
+
+    :attr:`values` holds the numbers shown: ``{model key: {"dice_<class>", "hd95_<class>"
+    (or "agreement"), "latent_variance", "flip_rate", "typicality_percentile"}}``.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -47,10 +51,19 @@ class MetricsTable(QTableWidget):
         for c in classes:
             headers += [(f"Dice\n{c}", f"Dice of {c} against the ground truth (draw 0)"),
                         (f"HD95 {units}\n{c}", f"95th-percentile Hausdorff distance of {c}, {units}")]  # fmt: skip
+        ref = view.models.get(view.reference)
         if not classes:
-            headers.append(("Dice", "no ground truth: choose a labels layer to score against"))
+            ref_name = getattr((legend or {}).get(view.reference), "name", None) or view.reference
+            headers.append((f"agrees with\n{ref_name}",
+                            f"no ground truth: Dice of each model's mask against {ref_name}'s "
+                            "(mean over its classes); low values: the models disagree"))  # fmt: skip
         headers += [("latent\nvariance", f"mean variance of the {latent} latent across the draws"),
                     ("code\nflips", f"share of {latent} codes that differ from the clean image's")]  # fmt: skip
+        typical = getattr(view, "typicality", None) or {}
+        if typical:
+            headers.append(("typical\n(percentile)", "where this image's bottleneck features fall "
+                            "among the training images' (above 99: unusual for this model, "
+                            "results may be unreliable)"))  # fmt: skip
         latents = {r["model"]: r for r in latent_rows(view, latent, legend)}
         self.clear()
         self.setColumnCount(len(headers))
@@ -75,14 +88,41 @@ class MetricsTable(QTableWidget):
                 values[f"dice_{c}"], values[f"hd95_{c}"] = s["dice"], s["hd95"]
                 cells += [fmt(s["dice"]), fmt(s["hd95"], 1)]
             if not classes:
-                cells.append("–")
+                agree = _agreement(mv.labels, ref.labels) if ref is not None else math.nan
+                values["agreement"] = agree
+                cells.append(fmt(agree))
             lat = latents[key]
             values["latent_variance"] = lat["latent_variance"]
             values["flip_rate"] = lat["flip_rate"]
             cells += [fmt(lat["latent_variance"], 4), fmt(lat["flip_rate"])]
+            tips = [""] * len(cells)
+            if typical:
+                t = typical.get(key)
+                values["typicality_percentile"] = math.nan if t is None else t["percentile"]
+                cells.append("–" if t is None else f"{t['percentile']:.0f}")
+                tips.append("no reference for this model" if t is None else t["reading"])
             self.values[key] = values
             for col, text in enumerate(cells):
-                self.setItem(row, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if tips[col]:
+                    item.setToolTip(tips[col])
+                    if tips[col].startswith("unusual"):
+                        item.setForeground(QColor("#ff6b6b"))
+                self.setItem(row, col, item)
+
+
+def _agreement(labels, reference) -> float:
+    """Mean Dice over the classes either mask has (1.0 when both are empty)."""
+    import numpy as np
+
+    classes = [int(c) for c in np.union1d(np.unique(labels), np.unique(reference)) if c != 0]
+    if not classes:
+        return 1.0
+    scores = []
+    for c in classes:
+        a, b = labels == c, reference == c
+        scores.append(2.0 * float((a & b).sum()) / float(a.sum() + b.sum()))
+    return float(np.mean(scores))
 
 
 def _swatch(colour: str) -> QIcon:

@@ -329,3 +329,32 @@ def test_opening_an_image_starts_a_run_on_it(explorer, qtbot) -> None:
     assert explorer.view.corrupted.shape == shifted.shape
     assert controls.gt.currentText() == "(none)"  # its ground truth is not the other case's
     assert "Choose an image" not in explorer.status.text()
+
+
+def test_without_ground_truth_the_cr_radiograph_gets_agreement_and_typicality(
+    make_napari_viewer, qtbot
+) -> None:
+    from napari_vqseg._sample_data import load_sample
+    from napari_vqseg.explorer._qt.widget import RobustnessExplorer
+    from vqseg_core.pretrained import load_set
+
+    viewer = make_napari_viewer()
+    for data, kwargs, kind in load_sample("chest-xray-cr"):
+        getattr(viewer, f"add_{kind}")(data, **kwargs)
+    widget = RobustnessExplorer(viewer)
+    viewer.window.add_dock_widget(widget, name="Robustness Explorer")
+    widget.controls.draws.setValue(2)
+    widget.add_set(load_set("chest-xray"))
+    qtbot.waitUntil(lambda: widget.view is not None and not widget.busy, timeout=120000)
+    try:
+        headers = [widget.metrics.horizontalHeaderItem(i).text()
+                   for i in range(widget.metrics.columnCount())]  # fmt: skip
+        assert any(h.startswith("agrees with") for h in headers)
+        assert any(h.startswith("typical") for h in headers)
+        values = widget.metrics.values
+        assert values["unet"]["agreement"] == 1.0  # the reference agrees with itself
+        assert 0.0 <= values["vqunet"]["agreement"] <= 1.0
+        assert all(0.0 <= values[k]["typicality_percentile"] <= 100.0 for k in ("unet", "vqunet"))
+    finally:
+        widget.shutdown()
+        qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
