@@ -116,7 +116,8 @@ def evaluate_run(spec: StudySpec, run: StudyRun, out: Path, *, device: str = "au
     if not probes_path.exists():
         from vqseg_core.evaluation.probes import probe_rows
 
-        probes = probe_rows(models, cases, spec.kinds[:1], spec.levels, seed=spec.noise_seed)
+        levels = spec.probe_levels if spec.probe_levels is not None else spec.levels
+        probes = probe_rows(models, cases, spec.kinds[:1], levels, seed=spec.noise_seed)
         probes = [{**r, **_tag(run)} for r in probes]
         probes_path.write_text(json.dumps(jsonable(probes)), encoding="utf-8")
 

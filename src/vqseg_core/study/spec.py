@@ -15,6 +15,7 @@ one block of overrides per arm, the seeds, and what to evaluate::
     evaluate:
       kinds: [gaussian, salt_and_pepper, poisson]
       levels: [0, 1, 5, 10, 20, 30]
+      probe_levels: [10, 30]           # the mechanism probes' levels (default: levels)
       shift: [{name: montgomery_shenzhen, dataset: ../../data/montgomery_shenzhen}]
 
 Dataset paths (``data.dataset`` and ``evaluate.shift[].dataset``) are relative to the study
@@ -87,6 +88,7 @@ class StudySpec:
     draws: int = 1
     noise_seed: int = 0
     max_cases: int | None = None
+    probe_levels: tuple[float, ...] | None = None
     shift: tuple[ShiftSet, ...] = field(default_factory=tuple)
     headline: str = "lungs"
 
@@ -164,7 +166,9 @@ def load_study(path: str | Path) -> StudySpec:
         raise ValueError(f"study {path}: no seeds")
     reference = str(data.get("reference", arms[0].name))
     evaluate = data.get("evaluate") or {}
-    extra = sorted(set(evaluate) - {"kinds", "levels", "draws", "seed", "max_cases", "shift"})
+    extra = sorted(
+        set(evaluate) - {"kinds", "levels", "draws", "seed", "max_cases", "shift", "probe_levels"}
+    )
     if extra:
         raise ValueError(f"study {path}, evaluate: unknown keys {extra}")
     shift = tuple(
@@ -184,6 +188,9 @@ def load_study(path: str | Path) -> StudySpec:
         draws=int(evaluate.get("draws", 1)),
         noise_seed=int(evaluate.get("seed", 0)),
         max_cases=evaluate.get("max_cases"),
+        probe_levels=(
+            tuple(float(v) for v in evaluate["probe_levels"]) if "probe_levels" in evaluate else None
+        ),
         shift=shift,
         headline=str(data.get("headline", "lungs")),
     )

@@ -60,14 +60,15 @@ def probes_table(spec: StudySpec, probes: Sequence[dict], metric: str) -> str:
     if not probes:
         return ""
     kind = spec.kinds[0]
-    top = max(spec.levels)
+    probe_levels = spec.probe_levels if spec.probe_levels is not None else spec.levels
+    top = max(probe_levels)
     columns = [("clean", "", 0.0), ("bottleneck_zero", "", 0.0), ("bottleneck_mean", "", 0.0),
                ("bottleneck_swap", "", 0.0), ("noisy", kind, top), ("noisy_bottleneck", kind, top),
                ("noisy_skips", kind, top)]  # fmt: skip
     names = ["clean", "bottleneck zeroed", "bottleneck = mean", "bottleneck of another image",
              f"{kind} {top:g} % on both paths", f"{top:g} % on the bottleneck only",
              f"{top:g} % on the skips only"]  # fmt: skip
-    certified_levels = [lv for lv in spec.levels if lv > 0]
+    certified_levels = [lv for lv in probe_levels if lv > 0]
     head = names + [f"certified at {lv:g} %" for lv in certified_levels]
     lines = ["| arm | seeds | " + " | ".join(head) + " |", "|---|---|" + "---|" * len(head)]
     for arm in spec.arms:
@@ -139,7 +140,7 @@ def noise_table(spec: StudySpec, rows: Sequence[dict], metric: str) -> tuple[str
         lines.append("|---|---|" + "---|" * len(levels))
         for arm in arms:
             seeds = _complete_seeds(rows, [arm.name, ref])
-            cells, diffs = [], []
+            cells = []
             for lv in levels:
                 cond = [r for r in rows if r["kind"] == kind and float(r["level"]) == lv]
                 stat = _stat(cond, arm.name, metric, seeds) if seeds else None
@@ -147,7 +148,6 @@ def noise_table(spec: StudySpec, rows: Sequence[dict], metric: str) -> tuple[str
                                        "metric": metric, "seeds": len(seeds)}  # fmt: skip
                 if stat is None:
                     cells.append("-")
-                    diffs.append("-")
                     records.append(rec)
                     continue
                 rec.update(mean=stat.mean, low=stat.low, high=stat.high)
