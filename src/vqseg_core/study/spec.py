@@ -189,7 +189,9 @@ def load_study(path: str | Path) -> StudySpec:
         noise_seed=int(evaluate.get("seed", 0)),
         max_cases=evaluate.get("max_cases"),
         probe_levels=(
-            tuple(float(v) for v in evaluate["probe_levels"]) if "probe_levels" in evaluate else None
+            tuple(float(v) for v in evaluate["probe_levels"])
+            if "probe_levels" in evaluate
+            else None
         ),
         shift=shift,
         headline=str(data.get("headline", "lungs")),
