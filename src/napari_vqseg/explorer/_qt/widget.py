@@ -106,6 +106,8 @@ class RobustnessExplorer(QWidget):
         self._timer.timeout.connect(self.run_now)
         self.controls.changed.connect(self.schedule)
         self._axial_for: int | None = None
+        self._image_notes: list[str] = []
+        self._checked: tuple[tuple[int, int], Any] | None = None
         self.controls.image.currentIndexChanged.connect(self._axial_view)
         self._axial_view()
         self.controls.side_by_side.toggled.connect(self._arrange)
@@ -188,14 +190,25 @@ class RobustnessExplorer(QWidget):
         if unfit is not None:
             self.status.setText(unfit)
             return None
+        from napari_vqseg.explorer.image_checks import checked_image
+
+        if self._checked is None or self._checked[0] != (id(layer), id(layer.data)):
+            header = (layer.metadata or {}).get("header") or {}
+            checked = checked_image(np.asarray(layer.data), header.get("notes", ()))
+            self._checked = ((id(layer), id(layer.data)), checked)  # once per image, not per move
+        checked = self._checked[1]
+        image, self._image_notes = checked.image, checked.notes
+        if not checked.usable:
+            self.status.setText(" ".join(self._image_notes))
+            return None
         chosen = self.controls.current_gt_layer()
         gt_layer = _matching(chosen, layer)  # another shape: ignored, the session says so
         step = self.session.analyse(
-            self.controls.settings(), np.asarray(layer.data), _spacing(layer),
+            self.controls.settings(), image, _spacing(layer),
             None if chosen is None else np.asarray(chosen.data), self.focus_slice(layer),
         )  # fmt: skip
-        if step.message:
-            self.status.setText(step.message)
+        if step.message or self._image_notes:
+            self.status.setText("\n".join([*self._image_notes, step.message]).strip())
         if step.action == "show":
             self._set_busy(self.session.busy)
             self._show(step.view, layer, gt_layer)
@@ -383,7 +396,8 @@ class RobustnessExplorer(QWidget):
         c = view.corruption
         note = getattr(view, "latent_note", "")
         text = f"{c.kind} at {c.level:g} (seed {c.seed}, {view.n_draws} draws)."
-        self.status.setText(f"{text}\n{note}" if note else text)
+        lines = [*self._image_notes, text, note]
+        self.status.setText("\n".join(line for line in lines if line))
         self.status.setToolTip(note)
 
     def _arrange(self, *_: Any) -> None:
