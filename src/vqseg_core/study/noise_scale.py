@@ -53,7 +53,7 @@ def noise_scale_figure(
 
     plt = _pyplot()
     fig, axes = plt.subplots(
-        len(kinds), len(levels), figsize=(1.6 * len(levels), 1.7 * len(kinds)), dpi=110,
+        len(kinds), len(levels), figsize=(1.6 * len(levels), 1.7 * len(kinds)), dpi=80,
         squeeze=False,
     )  # fmt: skip
     for r, kind in enumerate(kinds):

@@ -115,7 +115,10 @@ def _gzip_csv(
     keep = [*first, *metrics]
     buffer = io.StringIO()
     tmp = path.with_suffix(".tmp.csv")
-    write_csv(tmp, [{k: r.get(k) for k in keep} for r in rows], keep)
+    def short(v: Any) -> Any:
+        return round(v, 5) if isinstance(v, float) else v
+
+    write_csv(tmp, [{k: short(r.get(k)) for k in keep} for r in rows], keep)
     buffer.write(tmp.read_text(encoding="utf-8"))
     tmp.unlink()
     with gzip.GzipFile(path, "wb", mtime=0) as fh:
@@ -194,7 +197,11 @@ def write_summary(spec: StudySpec, out: Path, copy_to: Path | None = None) -> Pa
         f"# Study {spec.name}",
         "",
         f"Regime: base config `{spec.base.name}` with {' '.join(f'`{o}`' for o in spec.common if not o.startswith('data.dataset'))}.",
-        f"Seeds planned: {', '.join(map(str, spec.seeds))}; evaluated runs: {len({(r['arm'], r['seed']) for r in noise})}.",
+        f"Seeds planned: {', '.join(map(str, spec.seeds))}; runs evaluated: "
+        f"{len({(r['arm'], r['seed']) for r in noise})} of {len(spec.runs(out))} "
+        f"({len(spec.arms)} arms x {len(spec.seeds)} seeds). **Until every run is in, this page is "
+        "an interim report**: a table row holds the seeds evaluated for both that arm and the "
+        "reference, and intervals appear from 3 seeds on.",
         f"Machine: {_machine()}.",
         "",
         f"Intervals: 95 % crossed bootstrap over seeds and cases ({MIN_SEEDS}+ seeds; fewer: mean only); "
