@@ -252,3 +252,42 @@ def test_install_flag_runs_the_install_command_then_prepares(tmp_path, monkeypat
     monkeypatch.setattr(cli, "_install", lambda command: 1)
     state["installed"] = False
     assert main([*args, "--force"]) == 2
+
+
+def test_prepare_montgomery_shenzhen_keeps_each_hospital_as_domain(tmp_path: Path, capsys) -> None:
+    from PIL import Image as PILImage
+
+    src = tmp_path / "ms"
+    (src / "images").mkdir(parents=True)
+    (src / "masks").mkdir()
+    rows = ["case,source,tb,lung_fraction"]
+    rng = np.random.default_rng(0)
+    for case, source in (("CHNCXR_0001_0", "shenzhen"), ("MCUCXR_0002_1", "montgomery"),
+                         ("CHNCXR_0003_1", "shenzhen")):  # fmt: skip
+        PILImage.fromarray(rng.integers(0, 255, (40, 32), dtype=np.uint8)).save(
+            src / "images" / f"{case}.png"
+        )
+        mask = np.zeros((40, 32), np.uint8)
+        mask[10:30, 5:27] = 255
+        PILImage.fromarray(mask).save(src / "masks" / f"{case}.png")
+        rows.append(f"{case},{source},{case[-1]},0.3")
+    (src / "cases.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (src / "masks" / "CHNCXR_0003_1.png").unlink()  # an image without its mask: skipped, said
+    out = tmp_path / "out"
+    assert main(["prepare", "montgomery_shenzhen", "--source", str(src), "--out", str(out),
+                 "--quiet"]) == 0  # fmt: skip
+    doc = json.loads((out / "dataset.json").read_text(encoding="utf-8"))
+    domains = {c["case_id"]: c["domain"] for c in doc["training"]}
+    assert domains == {"CHNCXR_0001_0": "Shenzhen", "MCUCXR_0002_1": "Montgomery"}
+    assert all(c["spacing"] is None for c in doc["training"])
+    assert any("CHNCXR_0003_1" in s for s in doc["skipped"])
+    assert set(np.unique(load_image(out / "masks" / "CHNCXR_0001_0.png").array)) == {0, 1}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    assert (
+        main(
+            ["prepare", "montgomery_shenzhen", "--source", str(bad), "--out", str(tmp_path / "o2")]
+        )
+        == 2
+    )
+    assert "not the Montgomery/Shenzhen layout" in capsys.readouterr().err
