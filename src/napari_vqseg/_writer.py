@@ -21,9 +21,22 @@ def write_labels(path: str, data: Any, meta: dict[str, Any]) -> list[str]:
 
     labels = np.asarray(data)
     like = (meta.get("metadata") or {}).get(IMAGE_KEY)
-    if like is None or tuple(like.array.shape) != labels.shape:
-        like = image_from_layer_geometry(labels, meta.get("scale"), meta.get("translate"), path)
-    return [str(save_segmentation(path, labels, like=like))]
+    try:
+        if like is None or tuple(like.array.shape) != labels.shape:
+            like = image_from_layer_geometry(labels, meta.get("scale"), meta.get("translate"), path)
+        return [str(save_segmentation(path, labels, like=like))]
+    except (ValueError, OSError) as err:
+        _tell_user(f"Nothing saved to {Path(path).name}: {err}")
+        raise
+
+
+def _tell_user(message: str) -> None:
+    """napari reports a failed writer as 'no writer found': say the real reason on screen."""
+    try:
+        from napari.utils.notifications import show_error
+    except ImportError:  # used as a library without napari
+        return
+    show_error(message)
 
 
 def image_from_layer_geometry(

@@ -56,3 +56,18 @@ def test_layer_without_source_uses_its_scale_and_translate(tmp_path) -> None:
     np.testing.assert_array_equal(back.array, labels)
     np.testing.assert_allclose(back.spacing, (2.0, 1.5, 1.0))
     np.testing.assert_allclose(back.affine[:3, 3], (5, 6, 7))
+
+
+def test_a_refused_save_tells_the_user_why(tmp_path, monkeypatch) -> None:
+    import napari.utils.notifications as notifications
+
+    from napari_vqseg._writer import write_labels
+
+    said: list[str] = []
+    monkeypatch.setattr(notifications, "show_error", said.append)
+    with pytest.raises(ValueError, match="2D image"):
+        write_labels(
+            str(tmp_path / "mask.nii.gz"), np.zeros((20, 30), np.uint8), {"scale": (0.5, 0.5)}
+        )
+    assert said and "Nothing saved to mask.nii.gz" in said[0] and ".png" in said[0]
+    assert not (tmp_path / "mask.nii.gz").exists()
