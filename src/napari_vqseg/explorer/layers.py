@@ -132,9 +132,7 @@ class ExplorerLayers:
             shown.append(role(what, key))
 
         chosen = {k: mv.latents.get(latent) for k, mv in view.models.items()}
-        peaks = [float(np.nanmax(lat.variance)) for lat in chosen.values()
-                 if lat is not None and lat.variance is not None and lat.variance.size]  # fmt: skip
-        peak = max(peaks, default=0.0) or 1.0
+        deterministic = not _stochastic(view.corruption.kind)
         ref = names.get(view.reference, view.reference)
         gt_data = None if gt is None else np.asarray(gt.data)
         for key, mv in view.models.items():
@@ -147,12 +145,17 @@ class ExplorerLayers:
             label["corrupted"] = name  # the panel's caption
             put("corrupted", key, view.corrupted, base, label["corrupted"], colormap="gray",
                 contrast_limits=(0.0, 1.0))  # fmt: skip
-            put("latent", key, None if lat is None else lat.variance, geo, label["latent"] + suffix,
-                colormap="inferno", contrast_limits=(0.0, peak), opacity=0.6, blending="additive")  # fmt: skip
+            variance = None if lat is None else lat.variance
+            peak = _peak(variance)  # each model on its own scale: its colour bar says which
+            scale_note = " (deterministic corruption: no variance)" if deterministic else ""
+            put("latent", key, variance, geo, label["latent"] + suffix + scale_note,
+                colormap="inferno", contrast_limits=(0.0, peak), opacity=0.7,
+                blending="translucent", colorbar=True)  # fmt: skip
             codes = None if lat is None or lat.indices is None else lat.indices.astype(np.int32) + 1
             put("codes", key, codes, geo, label["codes"] + suffix, opacity=0.6)
             put("flips", key, None if lat is None else lat.flip_map, geo, label["flips"] + suffix,
-                colormap="magma", contrast_limits=(0.0, 1.0), opacity=0.7, blending="additive")  # fmt: skip
+                colormap="magma", contrast_limits=(0.0, 1.0), opacity=0.7, blending="translucent",
+                colorbar=True)  # fmt: skip
             differs = mv.disagreement if mv.disagreement is not None else view.disagreement
             what = f"differs from {ref}" if key != view.reference else "any model differs"
             put("disagreement", key, differs.astype(np.uint8), base, f"{name}{SEP}{what}",
@@ -196,6 +199,7 @@ class ExplorerLayers:
         if layer is not None and (layer.data.shape != data.shape or not _same_kind(layer, kind)):
             self.viewer.layers.remove(layer)
             layer = None
+        colorbar = style.pop("colorbar", False)
         if layer is None:
             add = self.viewer.add_labels if kind == "labels" else self.viewer.add_image
             contour = style.pop("contour", 0)
@@ -205,6 +209,8 @@ class ExplorerLayers:
                         **style, visible=what not in HIDDEN_AT_FIRST)  # fmt: skip
             if contour:
                 layer.contour = contour
+            if colorbar:
+                _show_colorbar(layer)
             if what == "corrupted":
                 self._caption(layer, self.colours.get(key))
             return
@@ -315,6 +321,34 @@ def _colour(legend: Mapping[str, Any] | None, key: str, mv: Any) -> str:
 
 def _same_kind(layer: Any, kind: str) -> bool:
     return type(layer).__name__.lower() == kind
+
+
+def _peak(variance: Any) -> float:
+    """The top of a variance map's colour scale (1.0 when it is all zero or absent)."""
+    if variance is None or not np.size(variance):
+        return 1.0
+    peak = float(np.nanmax(variance))
+    return peak if np.isfinite(peak) and peak > 0 else 1.0
+
+
+def _stochastic(kind: str) -> bool:
+    """Whether draws of this corruption differ (gamma, blur, JPEG... are deterministic)."""
+    from vqseg_core.perturb import get_spec
+
+    try:
+        return bool(get_spec(kind).stochastic)
+    except (KeyError, ValueError):
+        return True
+
+
+def _show_colorbar(layer: Any) -> None:
+    """The layer's colour bar in its grid cell (napari >= 0.5; skipped where unsupported)."""
+    colorbar = getattr(layer, "colorbar", None)
+    if colorbar is None:
+        return
+    colorbar.visible = True
+    if hasattr(colorbar, "gridded"):
+        colorbar.gridded = True
 
 
 def _red() -> Any:
