@@ -11,7 +11,9 @@ from vqseg_core.data.preprocess import get_recipe
 from vqseg_core.models import build_model
 from vqseg_core.train.config import load_config
 
-CONFIGS = sorted((Path(__file__).parents[3] / "configs").rglob("*.yaml"))
+ROOT = Path(__file__).parents[3] / "configs"
+CONFIGS = sorted(p for p in ROOT.rglob("*.yaml") if p.parent.name != "studies")
+STUDIES = sorted((ROOT / "studies").glob("*.yaml"))
 
 
 def test_configs_are_shipped() -> None:
@@ -55,3 +57,15 @@ def test_smoke_config_trains_on_bundled_data_and_its_loss_falls(tmp_path: Path) 
     losses = [x["loss"] for x in lines if x["type"] == "train"]
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5
     assert any(x["type"] == "val" for x in lines)
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.name)
+def test_study_files_load_and_every_run_config_builds(path: Path) -> None:
+    from vqseg_core.study.spec import load_study
+
+    spec = load_study(path)
+    assert spec.base.exists() and len(spec.seeds) >= 5
+    for run in spec.runs(Path("unused"))[: len(spec.arms)]:  # one seed: every arm's overrides
+        config = load_config(spec.base, spec.overrides(run))
+        assert config.name == run.name and config.seed == run.seed
+        build_model(config.model)

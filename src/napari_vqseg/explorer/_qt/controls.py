@@ -356,7 +356,7 @@ class ControlsPanel(QWidget):
             if isinstance(lay, Image) and lay.ndim in (2, 3) and not lay.rgb
         ]
         labels = [lay.name for lay in layers if isinstance(lay, Labels)]
-        before = self.image.currentText()
+        before, gt_before = self.image.currentText(), self.gt.currentText()
         opened = getattr(event, "value", None)  # the layer a napari insert event brings
         blocked = self._updating
         self._updating = True
@@ -372,8 +372,9 @@ class ControlsPanel(QWidget):
         finally:
             self._updating = blocked
         self._fill_kinds()
-        if event is not None and self.image.currentText() != before and not blocked:
-            self.changed.emit()  # a new image starts a run
+        changed = (self.image.currentText(), self.gt.currentText()) != (before, gt_before)
+        if event is not None and changed and not blocked:
+            self.changed.emit()  # a new image (or the image's own ground truth) starts a run
 
     def _follow_image(self, *_: Any) -> None:
         """Choose the chosen image's own ground truth (or none): never another case's mask."""

@@ -190,13 +190,7 @@ class RobustnessExplorer(QWidget):
         if unfit is not None:
             self.status.setText(unfit)
             return None
-        from napari_vqseg.explorer.image_checks import checked_image
-
-        if self._checked is None or self._checked[0] != (id(layer), id(layer.data)):
-            header = (layer.metadata or {}).get("header") or {}
-            checked = checked_image(np.asarray(layer.data), header.get("notes", ()))
-            self._checked = ((id(layer), id(layer.data)), checked)  # once per image, not per move
-        checked = self._checked[1]
+        checked = self._check(layer)
         image, self._image_notes = checked.image, checked.notes
         if not checked.usable:
             self.status.setText(" ".join(self._image_notes))
@@ -225,6 +219,16 @@ class RobustnessExplorer(QWidget):
             self._start(step.job, functools.partial(self._on_result, layer, gt_layer),
                         on_yield=functools.partial(self._on_partial, step, layer))  # fmt: skip
         return step.job if step.action == "start" else None
+
+    def _check(self, layer: Any) -> Any:
+        """The image as it will run, and what the user must know about it (once per image)."""
+        from napari_vqseg.explorer.image_checks import checked_image
+
+        if self._checked is None or self._checked[0] != (id(layer), id(layer.data)):
+            header = (layer.metadata or {}).get("header") or {}
+            checked = checked_image(np.asarray(layer.data), header.get("notes", ()))
+            self._checked = ((id(layer), id(layer.data)), checked)
+        return self._checked[1]
 
     def focus_slice(self, layer: Any) -> int | None:
         """The axial slice of a volume ``layer`` on screen (its last data axis), else ``None``."""
@@ -266,8 +270,12 @@ class RobustnessExplorer(QWidget):
             self.status.setText("A sweep needs an image layer.")
             return None
         gt_layer = _matching(self.controls.current_gt_layer(), layer)
+        checked = self._check(layer)
+        if not checked.usable:
+            self.status.setText(" ".join(checked.notes))
+            return None
         step = self.session.sweep(
-            self.controls.settings(), np.asarray(layer.data), _spacing(layer),
+            self.controls.settings(), checked.image, _spacing(layer),
             None if gt_layer is None else np.asarray(gt_layer.data), self._relay.progressed.emit,
         )  # fmt: skip
         self.status.setText(step.message)
