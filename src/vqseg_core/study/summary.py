@@ -116,6 +116,7 @@ def _gzip_csv(
     keep = [*first, *metrics]
     buffer = io.StringIO()
     tmp = path.with_suffix(".tmp.csv")
+
     def short(v: Any) -> Any:
         return round(v, 5) if isinstance(v, float) else v
 
@@ -203,7 +204,11 @@ def write_summary(spec: StudySpec, out: Path, copy_to: Path | None = None) -> Pa
         f"({len(spec.arms)} arms x {len(spec.seeds)} seeds). **Until every run is in, this page is "
         "an interim report**: a table row holds the seeds evaluated for both that arm and the "
         "reference, and intervals appear from 3 seeds on.",
-        f"Machine: {_machine()}.",
+        f"Held-out cases: {len({r['case_id'] for r in noise})} of "
+        f"`{', '.join(sorted({str(r.get('dataset', '')) for r in noise}))}` (the arms' own "
+        "validation split, never trained on); domain shift: "
+        + (", ".join(f"`{s.name}`" for s in spec.shift) or "none")
+        + f". Machine: {_machine()}; float32 inference.",
         "",
         f"Intervals: 95 % crossed bootstrap over seeds and cases ({MIN_SEEDS}+ seeds; fewer: mean only); "
         "see `vqseg_core.study.stats`. Δ: the arm minus the reference arm "
