@@ -30,7 +30,13 @@ import numpy as np
 
 from napari_vqseg.explorer import workers
 from napari_vqseg.explorer.settings import FROM_FILES, ExplorerSettings
-from napari_vqseg.explorer.state import Job, JobTracker, ResultCache, array_fingerprint
+from napari_vqseg.explorer.state import (
+    AnalysisKey,
+    Job,
+    JobTracker,
+    ResultCache,
+    array_fingerprint,
+)
 
 MIN_SHOWN, MAX_SHOWN = 2, 6
 """How many models the explorer compares at once."""
@@ -63,29 +69,6 @@ class Step:
     error: BaseException | None = None
     total: int = 0
     request: Any = None
-
-
-@dataclass(frozen=True)
-class AnalysisKey:
-    """What a view depends on, read off its :class:`~vqseg_core.engine.RunRequest`.
-
-    ``focus`` is the displayed axial slice for volumes under a 2D slice model (their latent
-    maps are that slice's), else ``None``. ``spacing`` is part of it: the same pixels with
-    another (or an unknown) spacing are resampled and measured differently. The reference model is not part of it: a view is
-    re-referenced without running anything (:func:`with_reference`).
-    """
-
-    models: str
-    keys: tuple[str, ...]
-    corruption: Any
-    n_draws: int
-    device: str
-    precision: str
-    latents: bool
-    focus: int | None
-    image: str
-    ground_truth: str | None
-    spacing: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -166,3 +166,27 @@ class JobTracker:
         """Whether a job that is not cancelled is running."""
         with self._lock:
             return any(not j.cancelled for j in self._jobs.values())
+
+
+@dataclass(frozen=True)
+class AnalysisKey:
+    """What a view depends on, read off its :class:`~vqseg_core.engine.RunRequest`.
+
+    ``focus`` is the displayed axial slice for volumes under a 2D slice model (their latent
+    maps are that slice's), else ``None``. ``spacing`` is part of it: the same pixels with
+    another (or an unknown) spacing are resampled and measured differently. The reference
+    model is not part of it: a view is re-referenced without running anything
+    (:func:`~napari_vqseg.explorer.session.with_reference`).
+    """
+
+    models: str
+    keys: tuple[str, ...]
+    corruption: Any
+    n_draws: int
+    device: str
+    precision: str
+    latents: bool
+    focus: int | None
+    image: str
+    ground_truth: str | None
+    spacing: tuple[float, ...] | None = None
