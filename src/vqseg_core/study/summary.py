@@ -14,7 +14,6 @@ Writes into ``<out>/summary/`` (and copies to ``copy_to``):
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import platform
 from collections.abc import Sequence
@@ -113,18 +112,18 @@ def noise_scale_section(spec: StudySpec, out: Path, noise: Sequence[dict], metri
 def _gzip_csv(
     path: Path, rows: Sequence[dict], first: Sequence[str], metrics: Sequence[str]
 ) -> Path:
+    """``rows`` (these columns, floats to 5 decimals) as a reproducible gzipped CSV."""
     keep = [*first, *metrics]
-    buffer = io.StringIO()
-    tmp = path.with_suffix(".tmp.csv")
 
     def short(v: Any) -> Any:
         return round(v, 5) if isinstance(v, float) else v
 
-    write_csv(tmp, [{k: short(r.get(k)) for k in keep} for r in rows], keep)
-    buffer.write(tmp.read_text(encoding="utf-8"))
-    tmp.unlink()
+    tmp = write_csv(
+        path.with_suffix(".tmp.csv"), [{k: short(r.get(k)) for k in keep} for r in rows], keep
+    )
     with gzip.GzipFile(path, "wb", mtime=0) as fh:
-        fh.write(buffer.getvalue().encode("utf-8"))
+        fh.write(tmp.read_bytes())
+    tmp.unlink()
     return path
 
 
