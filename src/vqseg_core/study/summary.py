@@ -122,7 +122,7 @@ def _gzip_csv(
         path.with_suffix(".tmp.csv"), [{k: short(r.get(k)) for k in keep} for r in rows], keep
     )
     with gzip.GzipFile(path, "wb", mtime=0) as fh:
-        fh.write(tmp.read_bytes())
+        fh.write(tmp.read_text(encoding="utf-8").encode("utf-8"))  # newlines as read: \n
     tmp.unlink()
     return path
 
