@@ -3,6 +3,7 @@ device, corruption, level, seed, draws."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -72,8 +73,10 @@ def _may_have_accelerator() -> bool:
     return Path("/dev/nvidiactl").exists() or any(Path("/dev").glob("nvidia[0-9]*"))
 
 
+@functools.cache
 def set_modalities() -> dict[str, str]:
-    """``{bundled set name: modality}`` from the registry (empty when it cannot be read)."""
+    """``{bundled set name: modality}`` from the registry (empty when it cannot be read); read
+    once, since every run (each slider move) asks whether the set fits the image."""
     from vqseg_core.pretrained import list_sets, set_info
 
     try:
