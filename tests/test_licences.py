@@ -54,3 +54,18 @@ def test_citation_file_cites_the_paper() -> None:
     assert paper["year"] == 2022
     assert "2207.01919" in str(paper["identifiers"])
     assert cff["license"] == "BSD-3-Clause"
+
+
+def test_one_version_everywhere() -> None:
+    import importlib.metadata
+
+    import napari_vqseg
+    import vqseg_core
+    from vqseg_core._version import __version__
+
+    assert vqseg_core.__version__ == napari_vqseg.__version__ == __version__
+    assert importlib.metadata.version("napari-vqseg") == __version__
+    assert f"({__version__})" in (ROOT / "CHANGELOG.md").read_text() or (
+        f"[{__version__}]" in (ROOT / "CHANGELOG.md").read_text()
+    )
+    assert "version" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dynamic"]

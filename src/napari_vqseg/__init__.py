@@ -1,3 +1,5 @@
-"""napari-vqseg: the napari plugin (Robustness Explorer). Its contributions arrive with the plugin issue."""
+"""napari-vqseg: the napari plugin (Robustness Explorer); contributions in ``napari.yaml``."""
 
-__version__ = "0.1.0"
+from vqseg_core._version import __version__
+
+__all__ = ["__version__"]

@@ -4,4 +4,6 @@ The core never imports napari or Qt (a test checks this); heavy modules are impo
 the submodules that need them, so ``import vqseg_core`` stays cheap.
 """
 
-__version__ = "0.1.0"
+from vqseg_core._version import __version__
+
+__all__ = ["__version__"]

@@ -88,7 +88,7 @@ def noise_scale_section(spec: StudySpec, out: Path, noise: Sequence[dict], metri
     lines += ["", "The poster's Table 3 prints the chest UNet's lung Dice as 0.95 at 0 % and "
               "0.95 at 30 % Gaussian noise, a drop below 0.005; the last column is where our "
               "reference arm loses that much, so the poster's 30 % is at most that level on "
-              "our scale (or its noise was defined differently; see PAPER.md)."]  # fmt: skip
+              "our scale (or its noise was defined differently; see docs/definitions.md)."]  # fmt: skip
     run = next(
         (r for r in spec.runs(out) if r.arm.name == spec.reference and r.export.exists()), None
     )
