@@ -1,5 +1,10 @@
 """napari reader for every format :mod:`vqseg_core.io` loads (NIfTI, NRRD, MHA/MHD, DICOM, PNG,
-JPEG, TIFF, JSRT raw). ``get_reader`` never raises; reading errors name the file and the problem."""
+JPEG, TIFF, JSRT raw). ``get_reader`` never raises; reading errors name the file and the problem.
+
+The manifest offers it to napari for the medical formats only (napari's own reader keeps the
+pixel values of ordinary pictures); PNG/JPEG/TIFF come here when the user picks File > IO
+utilities > "Open image or mask with VQ-Seg" (:mod:`napari_vqseg._open`). A ``.img`` file is
+only accepted with JSRT's exact size (ANALYZE ``.img`` files are not ours)."""
 
 from __future__ import annotations
 
@@ -30,7 +35,12 @@ def _accepts(path: Path) -> bool:
     name = path.name.lower()
     if not name.endswith(SUFFIXES) or not path.is_file():
         return False
-    return path.stat().st_size > 0
+    size = path.stat().st_size
+    if name.endswith(".img"):
+        from vqseg_core.io.jsrt import JSRT_SIZE
+
+        return size == JSRT_SIZE * JSRT_SIZE * 2  # 2048 x 2048 uint16, no header
+    return size > 0
 
 
 def read_paths(path: str | Sequence[str]) -> list[tuple]:
