@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zlib
 from pathlib import Path
 
 import nibabel as nib
@@ -156,4 +157,27 @@ def write_dicom_without_pixels(path: Path) -> Path:
 def write_png(path: Path, data: np.ndarray) -> Path:
     """Lossless PNG via scikit-image."""
     skimage.io.imsave(path, data, check_contrast=False)
+    return path
+
+
+def write_png16(path: Path, data: np.ndarray) -> Path:
+    """A 16-bit PNG written by hand: grey ``(H, W)``, grey+alpha ``(H, W, 2)``, RGB or RGBA.
+
+    Neither Pillow nor scikit-image writes 16-bit colour PNGs; this encoder (filter 0, one IDAT
+    chunk) does.
+    """
+    arr = np.asarray(data, dtype=">u2")
+    bands = 1 if arr.ndim == 2 else arr.shape[-1]
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[bands]
+    height, width = arr.shape[:2]
+    rows = arr.reshape(height, width * bands)
+    raw = b"".join(b"\0" + row.tobytes() for row in rows)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
+    path.write_bytes(png + chunk(b"IEND", b""))
     return path

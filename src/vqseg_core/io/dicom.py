@@ -11,6 +11,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from vqseg_core.io._dicom_bytes import encode_file, grey_image_elements
+from vqseg_core.io._dicom_parse import DicomHeader, read_header, transfer_syntax_problem
 from vqseg_core.io.errors import ImageLoadError
 from vqseg_core.io.guards import check_budget, check_file
 from vqseg_core.io.record import Image
@@ -33,9 +34,12 @@ def read_dicom_file(path: Path, max_bytes: int) -> Image:
 
     MONOCHROME1 is returned in MONOCHROME2 polarity (bright = dense) and noted; pixel spacing
     comes from (0028,0030), else (0018,1164), else 1.0 with the note "spacing unknown".
-    Multi-frame files load as volumes like a series.
+    Multi-frame files load as volumes like a series. The header is checked first (see
+    :func:`checked_header`): an unsupported transfer syntax or Pixel Data shorter than
+    frames x rows x columns is refused before GDCM decodes anything.
     """
     check_file(path)
+    checked_header(path)
     try:
         reader = read_information(path, IMAGE_IO["dicom"])
     except ImageLoadError as err:
@@ -59,18 +63,18 @@ def read_dicom_file(path: Path, max_bytes: int) -> Image:
 
 
 def read_dicom_series(folder: Path, max_bytes: int) -> Image:
-    """Read the one DICOM series in ``folder`` as a volume (slices sorted by position)."""
-    try:
-        series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
-    except Exception as err:
-        raise ImageLoadError(folder, f"folder could not be scanned for DICOM ({err})") from err
-    if not series:
-        raise ImageLoadError(folder, "folder holds no DICOM series")
-    if len(series) > 1:
-        raise ImageLoadError(
-            folder, f"folder holds {len(series)} DICOM series ({', '.join(series)}); pass one"
-        )
-    files = list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
+    """Read the one DICOM series in ``folder`` as a volume (slices sorted by position).
+
+    Every entry of the folder must be a regular file (a FIFO or device is refused unopened);
+    every slice's header is checked like a single file's; a DICOM file GDCM leaves out of the
+    series (truncated, corrupt) is refused rather than silently dropped; slices sharing one
+    position are spaced from SpacingBetweenSlices/SliceThickness (noted) or refused.
+    """
+    from vqseg_core.io.dicom_series import order_slices, scan_folder
+
+    files, series_uid = scan_folder(folder)
+    headers = [checked_header(Path(f), owner=folder) for f in files]
+    files, slice_spacing = order_slices(folder, files, headers)
     first = read_information(Path(files[0]), IMAGE_IO["dicom"])
     _require_pixels(folder, first)
     slice_shape = declared_shape(folder, first)
@@ -82,16 +86,54 @@ def read_dicom_series(folder: Path, max_bytes: int) -> Image:
         image = reader.Execute()
     except Exception as err:
         raise ImageLoadError(folder, f"series unreadable ({type(err).__name__}: {err})") from err
-    if image.HasMetaDataKey(_NON_UNIFORM_KEY):
+    if slice_spacing is None and image.HasMetaDataKey(_NON_UNIFORM_KEY):
         raise ImageLoadError(
             folder, "slice positions are not uniformly spaced (a slice missing or misplaced)"
         )
     metadata = header_metadata(first)
     metadata["n_files"] = len(files)
-    metadata["series_uid"] = series[0]
+    metadata["series_uid"] = series_uid
+    if slice_spacing is not None:
+        spacing = list(image.GetSpacing())
+        spacing[2] = slice_spacing.mm
+        image.SetSpacing(spacing)
+        metadata["notes"].append(slice_spacing.note)
+        metadata["slice_spacing_source"] = slice_spacing.source
     tags = metadata["header"]
     image = _fix_polarity(folder, image, tags, metadata)
     return from_sitk(folder, image, "dicom-series", metadata, _modality(tags))
+
+
+def checked_header(path: Path, owner: Path | None = None) -> DicomHeader:
+    """The file's DICOM header, refused when GDCM would decode it wrongly or not at all.
+
+    Refuses an element running past the end of the file, a transfer syntax GDCM cannot decode
+    (named, e.g. "High-Throughput JPEG 2000"), and native Pixel Data shorter than
+    NumberOfFrames x Rows x Columns x SamplesPerPixel x bytes per sample (GDCM would fill the
+    rest with uninitialised memory). ``owner`` (a series folder) is named in the error, with
+    the slice file.
+    """
+    try:
+        header = read_header(path)
+    except ImageLoadError as err:
+        if owner is None:
+            raise
+        raise ImageLoadError(owner, f"slice '{path.name}': {err.problem}") from err
+    blame, prefix = (path, "") if owner is None else (owner, f"slice '{path.name}': ")
+    problem = transfer_syntax_problem(header.transfer_syntax)
+    if problem:
+        raise ImageLoadError(blame, f"{prefix}{problem}")
+    expected = header.expected_pixel_bytes()
+    if header.pixel_length is not None and expected is not None and header.pixel_length < expected:
+        n = header.numbers
+        raise ImageLoadError(
+            blame,
+            f"{prefix}truncated pixel data: the header declares {header.frames} frame(s) x "
+            f"{n['rows']} rows x {n['cols']} columns x {n.get('samples', 1)} sample(s) of "
+            f"{n['bits_allocated']} bits = {expected} bytes, but Pixel Data holds "
+            f"{header.pixel_length}",
+        )
+    return header
 
 
 def _has_dicom_magic(path: Path) -> bool:

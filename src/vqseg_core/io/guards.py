@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -21,6 +23,15 @@ NONFINITE_FILL: float = 0.0
 
 #: Largest accepted length of one axis; anything longer is treated as a corrupt header.
 MAX_AXIS_LENGTH: int = 1_000_000
+
+#: Smallest accepted voxel size in mm (1 micrometre). The finest medical grids in use (micro-CT,
+#: clinical OCT, mammography at 0.05 mm) stay above it; a header below it is a unit error
+#: (metres or micrometres written as mm) or garbage, and such a grid maps to a 1-voxel volume
+#: at any model resolution.
+MIN_SPACING_MM: float = 1e-3
+
+#: Largest accepted voxel size in mm (1 m): no scanner samples coarser than the whole body.
+MAX_SPACING_MM: float = 1e3
 
 
 def check_shape(path: Path, shape: Sequence[int]) -> tuple[int, ...]:
@@ -72,16 +83,80 @@ def check_available(path: Path, needed: int, available: int, what: str = "voxel 
         )
 
 
+def file_kind(mode: int) -> str:
+    """Words for a ``st_mode`` that is not a regular file (``"FIFO (named pipe)"``, ...)."""
+    for test, name in (
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "FIFO (named pipe)"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def check_regular(path: Path, owner: Path | None = None, what: str = "file") -> int:
+    """Refuse, without opening it, anything at ``path`` that is not a readable regular file.
+
+    A FIFO would block the reader forever and ``/dev/zero`` would read as endless zeros, so
+    only ``stat.S_ISREG`` entries (after symlinks) are opened. Returns the size in bytes.
+
+    Args:
+        path: The file to check.
+        owner: The file the error is about when ``path`` is a detached part of it (a data
+            file named in a header, a member of a DICOM series); default ``path`` itself.
+        what: What ``path`` is to ``owner``, for the message (``"data file"``, ...).
+    """
+    blame = path if owner is None else owner
+    named = "" if owner is None else f"{what} '{path}': "
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ImageLoadError(blame, f"{named}file does not exist") from None
+    except PermissionError as err:
+        raise ImageLoadError(blame, f"{named}permission denied ({err.strerror})") from err
+    except OSError as err:
+        raise ImageLoadError(blame, f"{named}cannot be examined ({err.strerror})") from err
+    if not stat.S_ISREG(st.st_mode):
+        raise ImageLoadError(
+            blame, f"{named}not a regular file but a {file_kind(st.st_mode)}; refused unread"
+        )
+    _check_readable(path, blame, named)
+    return int(st.st_size)
+
+
+def _check_readable(path: Path, blame: Path, named: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except PermissionError as err:
+        raise ImageLoadError(
+            blame, f"{named}permission denied: the file cannot be opened for reading"
+        ) from err
+    except OSError as err:
+        raise ImageLoadError(blame, f"{named}cannot be opened ({err.strerror})") from err
+    os.close(fd)
+
+
 def check_file(path: Path) -> int:
-    """Refuse a missing, non-regular or empty file; return its size in bytes."""
-    if not path.exists():
-        raise ImageLoadError(path, "file does not exist")
-    if not path.is_file():
-        raise ImageLoadError(path, "not a regular file")
-    size = path.stat().st_size
+    """Refuse a missing, unreadable, non-regular or empty file; return its size in bytes."""
+    size = check_regular(path)
     if size == 0:
         raise ImageLoadError(path, "file is empty (0 bytes)")
     return size
+
+
+def check_spacing(path: Path, spacing: Sequence[float]) -> None:
+    """Refuse voxel sizes outside [:data:`MIN_SPACING_MM`, :data:`MAX_SPACING_MM`]."""
+    bad = [s for s in spacing if not (MIN_SPACING_MM <= float(s) <= MAX_SPACING_MM)]
+    if bad:
+        raise ImageLoadError(
+            path,
+            f"voxel spacing ({', '.join(f'{float(s):.3g}' for s in spacing)}) mm lies outside "
+            "the accepted "
+            f"{MIN_SPACING_MM:g} .. {MAX_SPACING_MM:g} mm (a unit error in the header?)",
+        )
 
 
 def apply_nonfinite_policy(

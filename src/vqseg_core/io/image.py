@@ -13,7 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from vqseg_core.io.errors import ImageLoadError
-from vqseg_core.io.guards import DEFAULT_MAX_BYTES, NonfinitePolicy, apply_nonfinite_policy
+from vqseg_core.io.guards import (
+    DEFAULT_MAX_BYTES,
+    NonfinitePolicy,
+    apply_nonfinite_policy,
+    check_spacing,
+)
 from vqseg_core.io.record import Image, SourceGeometry, image_suffix
 
 __all__ = [
@@ -59,8 +64,10 @@ def load_image(
         The loaded :class:`Image`.
 
     Raises:
-        ImageLoadError: For every missing, empty, truncated, malformed, unsupported,
-            over-budget or non-finite input; the message names the file and the problem.
+        ImageLoadError: For every missing, unreadable, non-regular (FIFO, device), empty,
+            truncated, undecodable, malformed, unsupported, over-budget or non-finite input,
+            and for voxel spacings outside ``MIN_SPACING_MM .. MAX_SPACING_MM`` (1e-3 .. 1e3
+            mm, see :mod:`vqseg_core.io.guards`); the message names the file and the problem.
         ValueError: For an invalid ``nonfinite`` policy.
     """
     if nonfinite not in ("raise", "replace"):
@@ -71,8 +78,11 @@ def load_image(
         image = reader(path, max_bytes)
     except ImageLoadError:
         raise
+    except PermissionError as err:
+        raise ImageLoadError(path, f"permission denied ({err})") from err
     except Exception as err:  # any other failure of a decoder is a malformed file to the caller
         raise ImageLoadError(path, f"unreadable ({type(err).__name__}: {err})") from err
+    check_spacing(path, image.spacing)
     apply_nonfinite_policy(path, image.array, nonfinite, image.metadata)
     return image
 

@@ -13,7 +13,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from vqseg_core.io.errors import ImageLoadError
-from vqseg_core.io.guards import check_available, check_budget, check_file, check_shape
+from vqseg_core.io.guards import check_budget, check_file, check_shape
 from vqseg_core.io.orientation import (
     affine_from_itk,
     is_valid_affine,
@@ -22,6 +22,7 @@ from vqseg_core.io.orientation import (
     to_canonical,
 )
 from vqseg_core.io.record import Image, SourceGeometry, image_suffix
+from vqseg_core.io.sitk_headers import check_voxel_data
 
 _FORMAT_OF = {".nrrd": "nrrd", ".nhdr": "nrrd", ".mha": "mha", ".mhd": "mhd"}
 #: ITK reader forced per format, so that ITK never sniffs its way into another reader
@@ -32,20 +33,22 @@ IMAGE_IO = {
     "mhd": "MetaImageIO",
     "dicom": "GDCMImageIO",
 }
-_MAX_HEADER_BYTES = 1 << 20
 _MAX_METADATA_CHARS = 256
 
 
 def read_sitk_file(path: Path, max_bytes: int) -> Image:
-    """Read an NRRD or MetaImage file (2D or 3D, scalar) as float32 in canonical orientation."""
+    """Read an NRRD or MetaImage file (2D or 3D, scalar) as float32 in canonical orientation.
+
+    The voxel data is checked before ITK reads it (:func:`.sitk_headers.check_voxel_data`):
+    detached data files must be regular files, raw data as long as declared, zlib streams
+    decodable to exactly the declared size.
+    """
     check_file(path)
     reader = read_information(path, IMAGE_IO[_FORMAT_OF[image_suffix(path)]])
     expected = check_budget(
         path, declared_shape(path, reader), voxel_bytes(path, reader), max_bytes
     )
-    available = _raw_bytes_available(path)
-    if available is not None:
-        check_available(path, expected, available)
+    check_voxel_data(path, expected)
     image = execute(path, reader)
     metadata = header_metadata(reader)
     return from_sitk(path, image, _FORMAT_OF[image_suffix(path)], metadata, modality=None)
@@ -171,74 +174,6 @@ def header_metadata(reader: Any) -> dict[str, Any]:
             tags[key] = value.strip()
     meta["header"] = tags
     return meta
-
-
-def _raw_bytes_available(path: Path) -> int | None:
-    """Bytes of uncompressed voxel data present, or ``None`` when compressed/undeterminable."""
-    head = _read_header_text(path)
-    if image_suffix(path) in (".mha", ".mhd"):
-        return _metaimage_available(path, head)
-    return _nrrd_available(path, head)
-
-
-def _read_header_text(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(_MAX_HEADER_BYTES)
-
-
-def _metaimage_available(path: Path, head: bytes) -> int | None:
-    fields: dict[str, str] = {}
-    pos = 0
-    for line in head.splitlines(keepends=True):
-        pos += len(line)
-        key, sep, value = line.decode("latin-1").partition("=")
-        if not sep:
-            continue
-        fields[key.strip()] = value.strip()
-        if key.strip() == "ElementDataFile":
-            break
-    else:
-        return None
-    if fields.get("CompressedData", "False").lower() == "true":
-        return None
-    data_file = fields["ElementDataFile"]
-    try:
-        header_size = int(fields.get("HeaderSize", "0"))
-    except ValueError:
-        header_size = 0
-    if data_file == "LOCAL":
-        total, start = path.stat().st_size, pos
-    elif "%" in data_file or data_file.startswith("LIST") or " " in data_file:
-        return None
-    else:
-        target = path.parent / data_file
-        if not target.is_file():
-            raise ImageLoadError(
-                path, f"data file {data_file!r} named in the header does not exist"
-            )
-        total, start = target.stat().st_size, 0
-    if header_size == -1:
-        return total
-    return total - start - max(header_size, 0)
-
-
-def _nrrd_available(path: Path, head: bytes) -> int | None:
-    end = head.find(b"\n\n")
-    if end < 0:
-        return None
-    fields: dict[str, str] = {}
-    for line in head[:end].decode("latin-1").splitlines()[1:]:
-        key, sep, value = line.partition(":")
-        if sep and not line.startswith("#"):
-            fields[key.strip().lower()] = value.strip().lstrip("=").strip()
-    if fields.get("encoding", "").lower() != "raw" or "line skip" in fields or "lineskip" in fields:
-        return None
-    if "data file" in fields or "datafile" in fields:
-        return None
-    skip = fields.get("byte skip", fields.get("byteskip", "0"))
-    if skip == "-1":
-        return path.stat().st_size
-    return path.stat().st_size - (end + 2) - (int(skip) if skip.isdigit() else 0)
 
 
 def _short(err: Exception) -> str:
