@@ -181,3 +181,80 @@ def write_png16(path: Path, data: np.ndarray) -> Path:
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
     path.write_bytes(png + chunk(b"IEND", b""))
     return path
+
+
+def write_dicom_raw_pixels(
+    path: Path, pixel_bytes: bytes, rows: int, cols: int, extra: list | None = None
+) -> Path:
+    """A one-frame 16-bit grey DICOM whose Pixel Data holds exactly ``pixel_bytes``."""
+    elements = grey_image_elements(pixel_bytes, rows, cols, "MONOCHROME2")
+    path.write_bytes(encode_file(elements + list(extra or [])))
+    return path
+
+
+def write_dicom_encapsulated(
+    path: Path, transfer_syntax: str, rows: int = 8, cols: int = 8
+) -> Path:
+    """A DICOM declaring ``transfer_syntax`` with one encapsulated fragment of junk."""
+    elements = [e for e in grey_image_elements(b"", rows, cols, "MONOCHROME2") if e[0] != 0x7FE0]
+    fragment = bytes(range(64))
+    pixel = (
+        struct.pack("<HH", 0x7FE0, 0x0010) + b"OB\0\0" + struct.pack("<I", 0xFFFFFFFF)
+        + struct.pack("<HHI", 0xFFFE, 0xE000, 0)
+        + struct.pack("<HHI", 0xFFFE, 0xE000, len(fragment)) + fragment
+        + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    )  # fmt: skip
+    path.write_bytes(encode_file(elements, transfer_syntax=transfer_syntax, tail=pixel))
+    return path
+
+
+def write_dicom_series_one_position(
+    folder: Path, data_zyx: np.ndarray, thickness: str | None
+) -> Path:
+    """A hand-encoded series whose slices all share one ImagePositionPatient, with
+    SliceThickness ``thickness`` (``None``: no thickness or spacing tag at all) and
+    InstanceNumbers in reverse file order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n, rows, cols = data_zyx.shape
+    for k, plane in enumerate(data_zyx):
+        elements = [
+            e
+            for e in grey_image_elements(
+                plane.astype("<u2").tobytes(), rows, cols, "MONOCHROME2", bits_stored=16
+            )
+            if (e[0], e[1]) not in ((0x0008, 0x0018), (0x0008, 0x0060))
+        ]
+        elements += [
+            (0x0008, 0x0018, "UI", f"1.2.826.0.1.3680043.2.1125.7.{k + 1}"),
+            (0x0008, 0x0060, "CS", "CT"),
+            (0x0020, 0x000D, "UI", "1.2.826.0.1.3680043.2.1125.9"),
+            (0x0020, 0x000E, "UI", "1.2.826.0.1.3680043.2.1125.7"),
+            (0x0020, 0x0013, "IS", str(n - k)),
+            (0x0020, 0x0032, "DS", "-50\\-60\\100"),
+            (0x0020, 0x0037, "DS", "1\\0\\0\\0\\1\\0"),
+            (0x0028, 0x0030, "DS", "0.8\\0.75"),
+        ]
+        if thickness is not None:
+            elements.append((0x0018, 0x0050, "DS", thickness))
+        (folder / f"slice_{k:03d}.dcm").write_bytes(encode_file(elements))
+    return folder
+
+
+def write_nhdr(path: Path, data_file: str, sizes: str = "4 5 6", encoding: str = "raw") -> Path:
+    """A detached NRRD header (short voxels) naming ``data_file``."""
+    path.write_text(
+        f"NRRD0004\ntype: short\ndimension: 3\nsizes: {sizes}\nencoding: {encoding}\n"
+        f"endian: little\ndata file: {data_file}\n\n",
+        encoding="ascii",
+    )
+    return path
+
+
+def write_mhd(path: Path, data_file: str, dims: str = "4 5 6") -> Path:
+    """A detached MetaImage header (short voxels) naming ``data_file``."""
+    path.write_text(
+        f"ObjectType = Image\nNDims = 3\nDimSize = {dims}\nElementType = MET_SHORT\n"
+        f"ElementDataFile = {data_file}\n",
+        encoding="ascii",
+    )
+    return path

@@ -27,19 +27,29 @@ def encode_element(group: int, elem: int, vr: str, value: bytes | str | int) -> 
     return head + struct.pack("<H", len(raw)) + raw
 
 
-def encode_file(elements: Iterable[Element], sop_class: str = "1.2.840.10008.5.1.4.1.1.7") -> bytes:
-    """A complete DICOM file: preamble, file meta group, then ``elements`` (sorted by tag)."""
+def encode_file(
+    elements: Iterable[Element],
+    sop_class: str = "1.2.840.10008.5.1.4.1.1.7",
+    transfer_syntax: str = EXPLICIT_VR_LE,
+    tail: bytes = b"",
+) -> bytes:
+    """A complete DICOM file: preamble, file meta group, ``elements`` (sorted by tag), ``tail``.
+
+    The body is always encoded explicit VR little endian; ``transfer_syntax`` is only what the
+    meta group declares (for probes of compressed syntaxes, whose ``tail`` holds encapsulated
+    Pixel Data).
+    """
     meta_body = b"".join(
         [
             encode_element(0x0002, 0x0001, "OB", b"\0\1"),
             encode_element(0x0002, 0x0002, "UI", sop_class),
             encode_element(0x0002, 0x0003, "UI", "1.2.3.4.5.6.7.8.9"),
-            encode_element(0x0002, 0x0010, "UI", EXPLICIT_VR_LE),
+            encode_element(0x0002, 0x0010, "UI", transfer_syntax),
         ]
     )
     meta = encode_element(0x0002, 0x0000, "UL", len(meta_body)) + meta_body
     body = b"".join(encode_element(*e) for e in sorted(elements, key=lambda e: (e[0], e[1])))
-    return b"\0" * 128 + b"DICM" + meta + body
+    return b"\0" * 128 + b"DICM" + meta + body + tail
 
 
 def grey_image_elements(

@@ -11,6 +11,7 @@ import skimage.io
 
 from vqseg_core.io.errors import ImageLoadError
 from vqseg_core.io.guards import check_budget, check_file
+from vqseg_core.io.png16 import COLOUR_TYPES, png_layout, read_png16_colour
 from vqseg_core.io.record import Image, SourceGeometry, image_suffix
 from vqseg_core.io.sitk_formats import luminance
 
@@ -39,7 +40,10 @@ _BYTES_PER_BAND = {
 def read_raster(path: Path, max_bytes: int) -> Image:
     """Read a 2D PNG/JPEG/TIFF as float32 ``(H, W)``; RGB(A) -> luminance, noted in metadata.
 
-    16-bit images keep their full range. Spacing is unknown (1.0 mm, noted).
+    16-bit images keep their full range, colour ones included (16-bit RGB/RGBA/grey+alpha
+    PNGs are decoded at full depth by :mod:`.png16`, noted). CMYK is converted to RGB by
+    Pillow (Adobe's inverted CMYK handled), then to grey, noted. Spacing is unknown (1.0 mm,
+    noted).
     """
     from PIL import Image as PILImage
 
@@ -63,18 +67,25 @@ def read_raster(path: Path, max_bytes: int) -> Image:
     if frames != 1:
         raise ImageLoadError(path, f"{frames} frames/pages: only single 2D images are supported")
     bands = len(mode) if mode in ("LA", "RGB", "RGBA", "CMYK") else 1
-    check_budget(path, (height, width, bands), _BYTES_PER_BAND.get(mode, 4), max_bytes)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            arr = np.asarray(skimage.io.imread(path))
-    except Exception as err:
-        raise ImageLoadError(path, f"pixel data unreadable ({type(err).__name__}: {err})") from err
+    layout = png_layout(path) if fmt == "png" else None
+    colour16 = layout is not None and layout[0] == 16 and layout[1] in COLOUR_TYPES
+    per_band = 2 if colour16 else _BYTES_PER_BAND.get(mode, 4)
+    check_budget(path, (height, width, bands), per_band, max_bytes)
+    notes = ["spacing unknown: 1.0 mm assumed"]
+    if colour16:
+        assert layout is not None
+        arr = read_png16_colour(path, layout[1], (height, width))
+        notes.append(f"16-bit {COLOUR_TYPES[layout[1]]} PNG decoded at full depth")
+    elif mode == "CMYK":
+        arr = _decode_cmyk(path)
+        notes.append("CMYK converted to RGB (Pillow)")
+    else:
+        arr = _decode(path)
     metadata: dict[str, Any] = {
         "mode": mode,
         "size": [width, height],
         "dtype": str(arr.dtype),
-        "notes": ["spacing unknown: 1.0 mm assumed"],
+        "notes": notes,
         "spacing_known": False,
     }
     grey = _to_grey(path, arr, metadata)
@@ -87,15 +98,35 @@ def read_raster(path: Path, max_bytes: int) -> Image:
     return Image(grey, (1.0, 1.0), affine, fmt, path, geometry, None, metadata)
 
 
+def _decode(path: Path) -> np.ndarray:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(skimage.io.imread(path))
+    except Exception as err:
+        raise ImageLoadError(path, f"pixel data unreadable ({type(err).__name__}: {err})") from err
+
+
+def _decode_cmyk(path: Path) -> np.ndarray:
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(path) as pil:
+            return np.asarray(pil.convert("RGB"))
+    except Exception as err:
+        raise ImageLoadError(path, f"pixel data unreadable ({type(err).__name__}: {err})") from err
+
+
 def _to_grey(path: Path, arr: np.ndarray, metadata: dict[str, Any]) -> np.ndarray:
     if arr.ndim == 2:
         return arr.astype(np.float32)
+    kept = f", {arr.dtype.itemsize * 8}-bit range kept" if arr.dtype.itemsize > 1 else ""
     if arr.ndim == 3 and arr.shape[-1] in (3, 4):
         alpha = ", alpha dropped" if arr.shape[-1] == 4 else ""
-        metadata["notes"].append(f"rgb converted to grey (Rec. 709 luminance){alpha}")
+        metadata["notes"].append(f"rgb converted to grey (Rec. 709 luminance){alpha}{kept}")
         return luminance(arr)
     if arr.ndim == 3 and arr.shape[-1] == 2:
-        metadata["notes"].append("grey+alpha: alpha dropped")
+        metadata["notes"].append(f"grey+alpha: alpha dropped{kept}")
         return arr[..., 0].astype(np.float32)
     raise ImageLoadError(path, f"unsupported pixel layout: decoded shape {arr.shape}")
 
