@@ -36,12 +36,15 @@ from safetensors.torch import load as load_safetensors_bytes
 from torch import nn
 
 from vqseg_core.checkpoint import CheckpointError, atomic_write_bytes
+from vqseg_core.checkpoint.files import read_regular_file
 
 WEIGHTS_FORMAT = "vqseg-weights"
 WEIGHTS_FORMAT_VERSION = 1
 EXPORT_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_JSON_BYTES = 16 * 2**20
+"""A weights JSON larger than this (16 MiB) is refused unread: it holds a config, not data."""
 
 
 def export_weights(
@@ -130,26 +133,47 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor],
         their dtype), and the config dict given at export.
 
     Raises:
-        CheckpointError: naming the file and the cause, for a missing file, malformed or
-            incomplete JSON, a size or sha256 mismatch (truncation, corruption), an unreadable
-            safetensors file, or a tensor count or config that disagrees with the JSON.
+        CheckpointError: naming the file and the cause, for a missing file, a path that is
+            not a regular file (a FIFO, a device: refused unread), malformed or incomplete
+            JSON, a size or sha256 mismatch (truncation, corruption; the size is checked
+            before reading), an unreadable safetensors file, or a tensor count or config that
+            disagrees with the JSON.
+    """
+    state, meta = read_weights(path)
+    return state, meta["config"]
+
+
+def read_weights_meta(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
+    """``(json path, checked JSON)`` of weights, without reading the weights file.
+
+    Lets a caller check the config (e.g. its memory budget) before the weights are read.
+
+    Raises:
+        CheckpointError: as :func:`load_weights`, for the JSON.
     """
     given = Path(path)
     if given.suffix not in (".json", ".safetensors"):
         raise CheckpointError(given, "expected a .json or .safetensors file")
     json_path = given.with_suffix(".json")
-    meta = _read_meta(json_path)
+    return json_path, _read_meta(json_path)
+
+
+def read_weights(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """:func:`load_weights`, returning the whole checked JSON (``sha256``, ``config``, ...)
+    instead of the config alone: ``(state_dict, meta)``."""
+    given = Path(path)
+    json_path, meta = read_weights_meta(given)
     weights_path = json_path.parent / meta["weights_file"]
     if given.suffix == ".safetensors" and given.name != weights_path.name:
         raise CheckpointError(
             given, f"{json_path.name} describes {weights_path.name}, not this file"
         )
-    try:
-        data = weights_path.read_bytes()
-    except FileNotFoundError:
-        raise CheckpointError(weights_path, "file not found") from None
-    except OSError as exc:
-        raise CheckpointError(weights_path, f"cannot read file: {exc.strerror or exc}") from exc
+    # a regular file only (a FIFO would block), no bigger than the JSON says (nor the budget)
+    data = read_regular_file(
+        weights_path, what="weights file", expect_size=(meta["size_bytes"], json_path.name)
+    )
     if len(data) != meta["size_bytes"]:
         kind = "truncated" if len(data) < meta["size_bytes"] else "too long"
         raise CheckpointError(
@@ -173,15 +197,21 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor],
     if saved_config is None or json.loads(saved_config) != meta["config"]:
         raise CheckpointError(json_path, "config differs from the one embedded in the weights")
     state = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
-    return state, meta["config"]
+    return state, meta
 
 
 def _read_meta(json_path: Path) -> dict[str, Any]:
     try:
-        text = json_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CheckpointError(json_path, "file not found (the JSON next to the weights)") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = read_regular_file(json_path, max_bytes=MAX_JSON_BYTES, what="weights JSON")
+    except CheckpointError as exc:
+        if exc.cause == "file not found":
+            raise CheckpointError(
+                json_path, "file not found (the JSON next to the weights)"
+            ) from None
+        raise
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise CheckpointError(json_path, f"cannot read file: {exc}") from exc
     try:
         meta = json.loads(text)

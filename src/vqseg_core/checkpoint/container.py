@@ -22,7 +22,6 @@ import io
 import os
 import struct
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,6 +29,7 @@ import torch
 from vqseg_core.checkpoint.atomic import atomic_write_bytes
 from vqseg_core.checkpoint.content import check_content
 from vqseg_core.checkpoint.errors import CheckpointError, UnsupportedValueError
+from vqseg_core.checkpoint.files import read_regular_file
 
 MAGIC = b"VQSEGCKP"
 FORMAT_VERSION = 1
@@ -131,16 +131,13 @@ def load_checkpoint(
 
     Raises:
         CheckpointError: naming the file and the cause, for a missing, unreadable, empty,
-            truncated or corrupt file, bad magic, an unknown format version, a payload the safe
+            truncated or corrupt file, a path that is not a regular file (a FIFO, a device,
+            a folder; never opened for reading), a file over the memory budget, bad magic, an unknown format version, a payload the safe
             unpickler refuses, content that is not tensors and primitives, or (with
             ``expected_keys``) missing or unexpected keys, listed.
     """
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise CheckpointError(path, "file not found") from None
-    except OSError as exc:
-        raise CheckpointError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    # a regular file only (a FIFO would block, /dev/zero would never end), read by its size
+    data = read_regular_file(path, what="checkpoint")
     payload = unpack_checkpoint(data, path)
     try:
         state = torch.load(io.BytesIO(payload), map_location=map_location, weights_only=True)

@@ -6,14 +6,18 @@ as a plain dict; :func:`build_model` turns it back into a module.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from vqseg_core.models.budget import check_model_budget
 from vqseg_core.models.unet import UNet
 from vqseg_core.models.vq_skip_unet import VQSkipUNet
 from vqseg_core.models.vq_unet import VQUNet
 
 MODEL_KINDS = ("unet", "vqunet", "vqskip")
+MAX_CODEBOOK_SIZE = 2**20
+"""The largest codebook a config may ask for (a million codes; the paper's is 1,024)."""
 
 CODEBOOK_PRESETS: dict[str, dict[str, Any]] = {
     "healthy": {"cosine": True, "dead_code_threshold": 0.25},
@@ -57,8 +61,23 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"kind must be one of {MODEL_KINDS}, got {self.kind!r}")
-        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
-        object.__setattr__(self, "quantized_skips", tuple(int(i) for i in self.quantized_skips))
+        object.__setattr__(self, "channels", _whole_numbers("channels", self.channels))
+        object.__setattr__(
+            self, "quantized_skips", _whole_numbers("quantized_skips", self.quantized_skips)
+        )
+        if len(self.channels) < 2:
+            raise ValueError(f"channels needs at least 2 levels, got {list(self.channels)}")
+        if not _int_in(self.out_channels, 2, 2**16):
+            raise ValueError(
+                f"out_channels must be an integer >= 2 (background and at least one class), "
+                f"got {self.out_channels!r}"
+            )
+        for name in ("codebook_size", "skip_codebook_size"):
+            value = getattr(self, name)
+            if not _int_in(value, 2, MAX_CODEBOOK_SIZE):
+                raise ValueError(
+                    f"{name} must be an integer from 2 to {MAX_CODEBOOK_SIZE}, got {value!r}"
+                )
         if self.codebook_preset is not None:
             if self.codebook_preset not in CODEBOOK_PRESETS:
                 raise ValueError(
@@ -85,8 +104,33 @@ class ModelConfig:
         return cls(**data)
 
 
+def _int_in(value: object, low: int, high: int) -> bool:
+    return (
+        isinstance(value, numbers.Integral) and not isinstance(value, bool) and low <= value <= high
+    )
+
+
+def _whole_numbers(name: str, values: object) -> tuple[int, ...]:
+    """``values`` (a list or tuple of whole numbers) as a tuple of ints."""
+    items = values if isinstance(values, list | tuple) else None
+    good = items is not None and all(
+        not isinstance(v, bool)
+        and (isinstance(v, numbers.Integral) or (isinstance(v, float) and v.is_integer()))
+        for v in items
+    )
+    if not good:
+        raise ValueError(f"{name} must be a list of whole numbers, got {values!r}")
+    return tuple(int(v) for v in items)  # type: ignore[union-attr]
+
+
 def build_model(config: ModelConfig) -> UNet:
-    """Build the :class:`UNet`, :class:`VQUNet` or :class:`VQSkipUNet` described by ``config``."""
+    """Build the :class:`UNet`, :class:`VQUNet` or :class:`VQSkipUNet` described by ``config``.
+
+    Raises:
+        MemoryBudgetError: (a ``ValueError``) the network's weights alone would exceed the
+            memory budget (:mod:`vqseg_core.models.budget`); checked before anything is built.
+    """
+    check_model_budget(config)  # hostile-input guard: refuse before allocating
     common = dict(
         spatial_dims=config.spatial_dims,
         in_channels=config.in_channels,

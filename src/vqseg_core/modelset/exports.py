@@ -7,7 +7,6 @@ weights' sha256 is checked on load (:func:`vqseg_core.weights.load_weights`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,24 +18,74 @@ from vqseg_core.modelset.model_set import MAX_MEMBERS, ModelSet
 def read_export(path: str | Path) -> tuple[Any, dict[str, Any], str]:
     """``(network in eval mode, export config, sha256)`` of one export.
 
+    Nothing is allocated for the network before its config has been checked: against the
+    memory budget (:func:`~vqseg_core.models.budget.check_model_budget`, before the weights
+    file is read) and against the number of values the weights file holds.
+
     Raises:
-        CheckpointError: a missing, corrupt or foreign file, or a config that is not a
-            ``vqseg-train`` config.
+        CheckpointError: a missing, corrupt or foreign file, a path that is not a regular
+            file, a config that is not a ``vqseg-train`` config, a network over the memory
+            budget, or weights that do not fit the config (all naming the file).
     """
     from vqseg_core.checkpoint import CheckpointError, load_state_dict_strict
-    from vqseg_core.models import ModelConfig, build_model
-    from vqseg_core.weights import load_weights
+    from vqseg_core.models import build_model
+    from vqseg_core.weights import read_weights, read_weights_meta
 
     path = Path(path)
-    state, config = load_weights(path)
+    json_path, meta = read_weights_meta(path)
+    _model_config(meta["config"], json_path)  # before the weights are read
+    state, meta = read_weights(path)
+    config = meta["config"]
+    model_config = _model_config(config, json_path)
     try:
-        model = build_model(ModelConfig.from_dict(dict(config["model"])))
         data_spec(config)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(path, f"its config is not a vqseg-train config: {exc}") from exc
+    _check_state_size(state, model_config, json_path)
+    try:
+        model = build_model(model_config)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(path, f"its config is not a vqseg-train config: {exc}") from exc
     load_state_dict_strict(model, state, path)
-    sha = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["sha256"]
-    return model.eval(), config, sha
+    return model.eval(), config, str(meta["sha256"])
+
+
+def _model_config(config: dict[str, Any], json_path: Path) -> Any:
+    """The export's :class:`ModelConfig`, within the memory budget (``CheckpointError``)."""
+    from vqseg_core.checkpoint import CheckpointError
+    from vqseg_core.models import ModelConfig
+    from vqseg_core.models.budget import MemoryBudgetError, check_model_budget
+
+    try:
+        model_config = ModelConfig.from_dict(dict(config["model"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(json_path, f"its config is not a vqseg-train config: {exc}") from exc
+    try:
+        check_model_budget(model_config)
+    except MemoryBudgetError as exc:
+        raise CheckpointError(json_path, str(exc)) from exc
+    except ValueError as exc:
+        raise CheckpointError(json_path, f"its config is not a vqseg-train config: {exc}") from exc
+    return model_config
+
+
+def _check_state_size(state: dict[str, Any], model_config: Any, json_path: Path) -> None:
+    """Refuse weights whose number of values is not the one the config's network holds."""
+    from vqseg_core.checkpoint import CheckpointError
+    from vqseg_core.models.budget import model_state_numel
+
+    try:
+        floats, flags = model_state_numel(model_config)
+    except (TypeError, ValueError, OverflowError):
+        return  # not numbers: building the network says what is wrong
+    found = sum(int(t.numel()) for t in state.values())
+    if found != floats + flags:
+        raise CheckpointError(
+            json_path,
+            f"its model config describes a network of {floats + flags} values, the weights "
+            f"file holds {found}: the config and the weights do not belong together "
+            "(nothing was built)",
+        )
 
 
 def data_spec(config: dict[str, Any]) -> Any:
@@ -68,7 +117,7 @@ def member_from_export(
     model, config, sha = read_export(path)
     data = data_spec(config)
     kind = str(config["model"].get("kind", "vqunet"))
-    classes = {int(k): str(v) for k, v in (config.get("classes") or data.labels).items()}
+    classes = _classes(config, data, int(model.out_channels), Path(path))
     recipe = recipe_for(data)
     three_d = recipe.spatial_dims == 3 and int(model.spatial_dims) == 3
     patch = tuple(data.patch_size) if three_d and data.patch_size else None
@@ -86,6 +135,25 @@ def member_from_export(
         patch_size=patch,
         info=info,
     )
+
+
+def _classes(config: dict[str, Any], data: Any, outputs: int, path: Path) -> dict[int, str]:
+    """The export's classes (value -> name), each one an output of the network."""
+    from vqseg_core.checkpoint import CheckpointError
+
+    raw = config.get("classes") or data.labels
+    try:
+        classes = {int(k): str(v) for k, v in dict(raw).items()}
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(path, f"its classes are not value -> name pairs: {exc}") from exc
+    outside = sorted(v for v in classes if not 1 <= v < outputs)
+    if outside:
+        raise CheckpointError(
+            path,
+            f"its classes {outside} are not outputs of the network, which has {outputs} "
+            f"outputs (background 0 and classes 1..{outputs - 1}); classes: {classes}",
+        )
+    return classes
 
 
 def set_from_files(

@@ -32,8 +32,9 @@ class ModelSet:
         info: free-form metadata (training data, caveats).
 
     Raises:
-        ValueError: no member, more than six, duplicate keys, or members that take images of
-            different dimensionality.
+        ValueError: no member, more than six, duplicate keys, members that take images of
+            different dimensionality, or members that disagree on a class (one label value
+            with two names, or one name on two values; both members named).
     """
 
     name: str
@@ -48,6 +49,7 @@ class ModelSet:
         keys = [m.key for m in self.members]
         if len(set(keys)) != len(keys):
             raise ValueError(f"model keys must be distinct, got {keys}")
+        _check_classes_agree(self.name, self.members)
         dims = {m.spatial_dims for m in self.members}
         if len(dims) > 1:
             raise ValueError(
@@ -220,3 +222,24 @@ class ModelSet:
             "classes": {str(k): v for k, v in self.classes.items()},
             "patch_size": list(self.patch_size) if self.patch_size else None,
         }  # fmt: skip
+
+
+def _check_classes_agree(name: str, members: Sequence[Member]) -> None:
+    """Refuse members that give one label value two names, or one class name two values."""
+    by_value: dict[int, tuple[str, str]] = {}  # value -> (member key, class name)
+    by_name: dict[str, tuple[str, int]] = {}  # class name -> (member key, value)
+    for m in members:
+        for value, cls in m.classes.items():
+            value, cls = int(value), str(cls)
+            seen = by_value.setdefault(value, (m.key, cls))
+            if seen[1] != cls:
+                raise ValueError(
+                    f"the models of set {name!r} disagree on label {value}: {seen[0]} calls it "
+                    f"{seen[1]!r}, {m.key} calls it {cls!r}"
+                )
+            other = by_name.setdefault(cls.casefold(), (m.key, value))
+            if other[1] != value:
+                raise ValueError(
+                    f"the models of set {name!r} disagree on class {cls!r}: {other[0]} has it "
+                    f"as label {other[1]}, {m.key} as label {value}"
+                )
