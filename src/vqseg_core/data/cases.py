@@ -12,10 +12,12 @@ One reader (:func:`read_case`) serves both sides of a model:
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from vqseg_core.data.labels import apply_label_map, check_label_map, check_labels, integer_labels
 from vqseg_core.data.layouts import Case, case_spacing, read_dataset
 from vqseg_core.data.preprocess import Recipe
 from vqseg_core.data.resample import resize_labels
@@ -26,12 +28,22 @@ SAMPLE_PREFIX = "sample:"
 
 @dataclass(frozen=True)
 class LoadedCase:
-    """A case in memory: raw image, spacing (mm) and integer ground truth on the same grid."""
+    """A case in memory: raw image, spacing (mm) and integer ground truth on the same grid.
+
+    ``label_file`` is the file the labels came from (``None`` when built in memory): label
+    checks name it.
+    """
 
     case_id: str
     array: np.ndarray
     spacing: tuple[float, ...]
     labels: np.ndarray
+    label_file: str | None = None
+
+    @property
+    def label_source(self) -> str:
+        """What label messages name: the label file, else the case."""
+        return self.label_file or f"case {self.case_id}"
 
 
 @dataclass(frozen=True)
@@ -54,11 +66,13 @@ class Sample:
 def read_case(case: Case) -> LoadedCase:
     """Read a case's image and labels from disk (no cache, no slab crop).
 
-    Labels are rounded to int64 on the image's grid; the spacing is
+    Labels are int64 on the image's grid (float files are rounded; values that are not
+    integers are refused: :func:`~vqseg_core.data.labels.integer_labels`); the spacing is
     :func:`~vqseg_core.data.layouts.case_spacing` (the dataset's record wins for rasters).
 
     Raises:
         ValueError: the case has no label, or its shapes differ.
+        LabelError: (a ``ValueError``) label values that are not integers, naming the file.
         ImageLoadError: an unreadable file.
     """
     if case.label is None:
@@ -69,8 +83,9 @@ def read_case(case: Case) -> LoadedCase:
         raise ValueError(
             f"case {case.case_id}: label shape {label.shape} differs from image shape {image.shape}"
         )
-    labels = np.rint(label.array).astype(np.int64)
-    return LoadedCase(case.case_id, image.array, case_spacing(case, image), labels)
+    labels = integer_labels(label.array, str(case.label))
+    spacing = case_spacing(case, image)
+    return LoadedCase(case.case_id, image.array, spacing, labels, str(case.label))
 
 
 _CACHE: dict[tuple[str, str], LoadedCase] = {}
@@ -95,12 +110,16 @@ def load_case(case: Case) -> LoadedCase:
         return loaded
     start, stop = slab
     return LoadedCase(
-        case.case_id, loaded.array[..., start:stop], loaded.spacing, loaded.labels[..., start:stop]
-    )
+        case.case_id, loaded.array[..., start:stop], loaded.spacing,
+        loaded.labels[..., start:stop], loaded.label_file,
+    )  # fmt: skip
 
 
 def model_sample(
-    loaded: LoadedCase, recipe: Recipe, label_map: dict[int, int] | None = None
+    loaded: LoadedCase,
+    recipe: Recipe,
+    label_map: dict[int, int] | None = None,
+    classes: Mapping[int, str] | Collection[int] | None = None,
 ) -> Sample:
     """A loaded case on the model grid: image ``(1, *shape)`` and int64 labels ``(*shape)``.
 
@@ -108,14 +127,18 @@ def model_sample(
         loaded: the case on its input grid (:func:`read_case`).
         recipe: the model's preprocessing (:func:`~vqseg_core.data.spec.recipe_for`).
         label_map: dataset label value -> training label value (others become 0).
+        classes: the model's classes; when given, labels (after ``label_map``) must be 0 or
+            one of them, else :class:`~vqseg_core.data.labels.LabelError` names the file and
+            the values, before the image is resampled.
     """
-    x, ctx = recipe.apply(loaded.array, loaded.spacing)
     y = loaded.labels
     if label_map:
-        mapped = np.zeros_like(y)
-        for src, dst in label_map.items():
-            mapped[y == src] = dst
-        y = mapped
+        if classes is not None:
+            check_label_map(label_map, classes)
+        y = apply_label_map(y, label_map)
+    elif classes is not None:
+        check_labels(y, classes, loaded.label_source)
+    x, ctx = recipe.apply(loaded.array, loaded.spacing)
     y = resize_labels(y, ctx.model_shape).astype(np.int64)
     return Sample(x[None].astype(np.float32), y, loaded.case_id, tuple(ctx.model_spacing))
 

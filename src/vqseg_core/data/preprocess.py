@@ -33,7 +33,12 @@ from typing import Any
 import numpy as np
 
 from vqseg_core.data.intensity import IntensityConfig, normalise
-from vqseg_core.data.resample import resize_image, resize_labels, shape_for_spacing
+from vqseg_core.data.resample import (
+    check_grid_budget,
+    resize_image,
+    resize_labels,
+    shape_for_spacing,
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,9 @@ class Recipe:
             :meth:`invert_labels`.
 
         Raises:
-            ValueError: Wrong dimensionality, spacing length, or non-finite voxels.
+            ValueError: Wrong dimensionality, spacing length, non-finite spacing or voxels.
+            MemoryBudgetError: (a ``ValueError``) the model grid would exceed the memory
+                budget (e.g. 100 mm voxels resampled to 1.5 mm); checked before allocating.
         """
         arr = np.asarray(array)
         spacing = tuple(float(s) for s in spacing)
@@ -121,14 +128,19 @@ class Recipe:
             raise ValueError(
                 f"recipe {self.name!r} expects a {self.spatial_dims}D array, got shape {arr.shape}"
             )
-        if len(spacing) != arr.ndim or any(not s > 0 for s in spacing):
+        if len(spacing) != arr.ndim or any(not 0 < s < float("inf") for s in spacing):
             raise ValueError(f"spacing {spacing} does not fit an array of shape {arr.shape}")
+        shape = self.model_shape(arr.shape, spacing)
+        model_spacing = tuple(n * s / m for n, s, m in zip(arr.shape, spacing, shape, strict=True))
+        check_grid_budget(  # before anything is allocated: 100 mm voxels -> a 27 GiB grid
+            shape,
+            f"recipe {self.name!r} resamples the image of shape {arr.shape} at "
+            f"{tuple(round(s, 4) for s in spacing)} mm to {tuple(round(s, 4) for s in model_spacing)} mm",
+        )
         if not np.all(np.isfinite(arr)):
             raise ValueError("image holds NaN/Inf voxels: load it with nonfinite='replace' first")
-        shape = self.model_shape(arr.shape, spacing)
         resized = resize_image(arr, shape, antialias=self.antialias)
         out, stats = normalise(resized, self.intensity)
-        model_spacing = tuple(n * s / m for n, s, m in zip(arr.shape, spacing, shape, strict=True))
         ctx = PreprocessContext(self.name, tuple(arr.shape), spacing, shape, model_spacing, stats)
         return out, ctx
 

@@ -7,10 +7,16 @@ labels with :func:`resize_labels` to the original shape is the exact inverse gri
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
+
+MAX_AXIS = 2**20
+"""The most voxels a resampled grid may have along one axis (a shape, not memory, bound)."""
+SMALL_GRID_BYTES = 256 * 2**20
+"""Grids up to this many working bytes are resampled without consulting the memory budget."""
 
 
 def shape_for_spacing(
@@ -22,9 +28,34 @@ def shape_for_spacing(
             f"shape {tuple(shape)}, spacing {tuple(spacing)} and target spacing "
             f"{tuple(target)} must have the same length"
         )
-    if any(t <= 0 for t in target) or any(s <= 0 for s in spacing):
-        raise ValueError(f"spacings must be positive, got {tuple(spacing)} -> {tuple(target)}")
-    return tuple(max(1, round(n * s / t)) for n, s, t in zip(shape, spacing, target, strict=True))
+    values = [float(v) for v in (*spacing, *target)]
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError(
+            f"spacings must be positive and finite, got {tuple(spacing)} -> {tuple(target)}"
+        )
+    sizes = [n * s / t for n, s, t in zip(shape, spacing, target, strict=True)]
+    if not all(math.isfinite(v) and v < MAX_AXIS for v in sizes):
+        raise ValueError(
+            f"a grid of shape {tuple(shape)} at {tuple(spacing)} mm resampled to "
+            f"{tuple(target)} mm would have {tuple(f'{v:.3g}' for v in sizes)} voxels per "
+            f"axis (at most {MAX_AXIS} are allowed): is the spacing right?"
+        )
+    return tuple(max(1, round(v)) for v in sizes)
+
+
+def check_grid_budget(shape: Sequence[int], what: str, *, copies: int = 3) -> None:
+    """Refuse, before allocating, a float32 grid of ``shape`` over the memory budget.
+
+    ``copies`` working arrays are counted (filtered input, zoomed output, normalised output).
+
+    Raises:
+        MemoryBudgetError: (a ``ValueError``) naming ``what``, the shape and the budget.
+    """
+    from vqseg_core.models.budget import check_array_budget  # imports torch: only when needed
+
+    if math.prod(int(n) for n in shape) * 4 * copies <= SMALL_GRID_BYTES:
+        return  # small: no need to ask the budget
+    check_array_budget(shape, 4, what, copies=copies)
 
 
 def resize_image(array: np.ndarray, shape: Sequence[int], *, antialias: bool = True) -> np.ndarray:
@@ -33,8 +64,9 @@ def resize_image(array: np.ndarray, shape: Sequence[int], *, antialias: bool = T
     With ``antialias`` a Gaussian (sigma = (1/zoom - 1) / 2 voxels) is applied along every
     axis that shrinks, as scikit-image does, so that fine noise does not alias.
     """
-    src = np.asarray(array, dtype=np.float32)
     shape = tuple(int(n) for n in shape)
+    check_grid_budget(shape, "resizing an image")
+    src = np.asarray(array, dtype=np.float32)
     _check_shape(src, shape)
     if src.shape == shape:
         return src.copy()
@@ -51,6 +83,8 @@ def resize_labels(labels: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     src = np.asarray(labels)
     shape = tuple(int(n) for n in shape)
     _check_shape(src, shape)
+    if src.shape != shape:
+        check_grid_budget(shape, "resizing labels", copies=max(1, src.dtype.itemsize // 4))
     if src.shape == shape:
         return src.copy()
     if src.dtype == bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +15,7 @@ from vqseg_core.data.cases import LoadedCase as LoadedCase
 from vqseg_core.data.cases import load_case as load_case
 from vqseg_core.reporting import jsonable, versions, write_csv
 
-__all__ = ["LoadedCase", "ModelSource", "PairSource", "case_seed", "load_case", "pair_id",
+__all__ = ["LoadedCase", "ModelSource", "PairSource", "case_seed", "checked_truth", "load_case", "pair_id",
            "pair_summary", "versions", "write_csv", "write_settings"]  # fmt: skip
 
 
@@ -40,6 +40,26 @@ class ModelSource:
         if self.name is not None:
             return load_set(self.name, self.keys)
         return set_from_files(list(self.files))
+
+
+def checked_truth(
+    case: LoadedCase, classes: Mapping[int, str], label_map: Mapping[int, int] | None = None
+) -> Any:
+    """The case's ground truth, mapped by ``label_map`` and checked against the model classes.
+
+    Raises:
+        LabelError: (a ``ValueError``) values that are not background or a class, naming the
+            label file, the values and the classes.
+    """
+    from vqseg_core.data.labels import apply_label_map, check_label_map, check_labels
+
+    source = case.label_source
+    if label_map:
+        mapping = check_label_map(label_map, classes, "label map")
+        return apply_label_map(case.labels, mapping)
+    hint = "map the values onto classes with a label map (e.g. 255 -> 1)"
+    check_labels(case.labels, classes, source, hint=hint)
+    return case.labels
 
 
 def PairSource(

@@ -8,12 +8,13 @@ spacing in mm; a case's row aggregates its draws.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from vqseg_core.engine import RunRequest, execute, score
-from vqseg_core.evaluation.common import LoadedCase, case_seed
+from vqseg_core.evaluation.common import LoadedCase, case_seed, checked_truth
 from vqseg_core.perturb import Corruption
 
 
@@ -28,10 +29,16 @@ def score_case_draws(
     device: str = "auto",
     precision: str = "auto",
     batch_size: int = 8,
+    label_map: Mapping[int, int] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per model: per-class Dice and HD95 aggregated over ``n_draws`` corrupted draws.
 
     Draw ``d`` uses seed ``case_seed(seed, case_id) + d`` for every model and every level.
+
+    The ground truth is checked first: every value must be background or a class of the set
+    (after ``label_map``, ``{file value: class}``, unlisted values becoming 0), else a
+    :class:`~vqseg_core.data.labels.LabelError` names the label file and the values (a
+    0/255 mask would otherwise score ``nan`` everywhere, silently).
 
     Returns:
         One row per member, in the set's order. Per class name ``c``: ``dice_c`` (mean over
@@ -42,11 +49,12 @@ def score_case_draws(
         ``dice_mean`` and ``hd95_mean`` average the classes (``nan`` ignored); ``empty_any``
         counts draws with any class missed.
     """
+    truth = checked_truth(case, models.classes, label_map)  # hostile input: labels at the door
     corruption = Corruption(kind, float(level), case_seed(seed, case.case_id))
     request = RunRequest(models, case.array, tuple(case.spacing), corruption, n_draws, device,
                          precision, batch_size=batch_size, decode="all", latents=False)  # fmt: skip
     run = execute(request)
-    scored = score(run, case.labels)
+    scored = score(run, truth)
     rows = []
     for key, per_draw in scored.items():
         classes = run.models[key].member.classes

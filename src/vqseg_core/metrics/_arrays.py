@@ -9,6 +9,13 @@ from typing import Any
 
 import numpy as np
 
+LABEL_RANGE = (-(2**31), 2**31 - 1)
+"""Label values must lie in the int32 range (a float 1e30 is no class number)."""
+
+SPACING_RANGE = (1e-6, 1e6)
+"""Voxel sizes in mm the surface metrics accept (1 nm to 1 km): squared distances stay finite
+and distinct from 0 in float64."""
+
 
 def to_numpy(x: Any) -> np.ndarray:
     """A numpy view/copy of an array-like or (CPU/GPU) torch tensor."""
@@ -31,11 +38,29 @@ def label_pair(pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
     p, t = to_numpy(pred), to_numpy(target)
     if p.shape != t.shape:
         raise ValueError(f"pred and target shapes differ: {p.shape} vs {t.shape}")
-    for name, a in (("pred", p), ("target", t)):
-        is_int = np.issubdtype(a.dtype, np.integer) or a.dtype == bool
-        if not is_int and not np.array_equal(a, np.round(a)):
+    return _as_labels(p, "pred"), _as_labels(t, "target")
+
+
+def _as_labels(a: np.ndarray, name: str) -> np.ndarray:
+    """``a`` as int64 labels: integer values within :data:`LABEL_RANGE` (``ValueError``)."""
+    if a.dtype == bool:
+        return a.astype(np.int64)
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ValueError(f"{name} must be an integer label map, got dtype {a.dtype}")
+    if a.size == 0:
+        return a.astype(np.int64)
+    if np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} must be an integer label map, got NaN or infinite values")
+        if not np.array_equal(a, np.round(a)):
             raise ValueError(f"{name} must be an integer label map, got non-integer values")
-    return p.astype(np.int64), t.astype(np.int64)
+    lo, hi = a.min(), a.max()
+    if lo < LABEL_RANGE[0] or hi > LABEL_RANGE[1]:
+        raise ValueError(
+            f"{name} holds label {float(lo if lo < LABEL_RANGE[0] else hi):g}, outside "
+            f"{LABEL_RANGE[0]}..{LABEL_RANGE[1]}: not a label map"
+        )
+    return a.astype(np.int64)
 
 
 def labels_present(pred: np.ndarray, target: np.ndarray, labels: Sequence[int] | None) -> list[int]:
@@ -47,12 +72,18 @@ def labels_present(pred: np.ndarray, target: np.ndarray, labels: Sequence[int] |
 
 
 def spacing_for(spacing: float | Sequence[float], ndim: int) -> tuple[float, ...]:
-    """Voxel size in mm per axis: a scalar is isotropic; must be positive and finite."""
+    """Voxel size in mm per axis: a scalar is isotropic; must lie in :data:`SPACING_RANGE`."""
     values = (float(spacing),) * ndim if np.isscalar(spacing) else tuple(float(s) for s in spacing)  # type: ignore[arg-type, union-attr]
     if len(values) != ndim:
         raise ValueError(f"spacing has {len(values)} entries for a {ndim}-D mask: {values}")
     if not all(math.isfinite(s) and s > 0 for s in values):
         raise ValueError(f"spacing must be positive and finite (mm), got {values}")
+    lo, hi = SPACING_RANGE
+    if not all(lo <= s <= hi for s in values):
+        raise ValueError(
+            f"spacing must lie between {lo:g} and {hi:g} mm per axis, got {values}: "
+            "distances at that scale are not representable"
+        )
     return values
 
 

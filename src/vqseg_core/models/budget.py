@@ -119,12 +119,15 @@ def check_array_budget(
     Raises:
         MemoryBudgetError: naming ``what``, the shape, the estimate and the budget.
     """
-    needed = math.prod(int(n) for n in shape) * int(itemsize) * int(copies)
+    one = math.prod(int(n) for n in shape) * int(itemsize)
+    needed = one * int(copies)
     limit = memory_budget() if budget is None else int(budget)
     if needed > limit:
+        working = f" ({copies} working copies)" if copies > 1 else ""
         raise MemoryBudgetError(
-            f"{what}: an array of shape {tuple(int(n) for n in shape)} needs about "
-            f"{format_bytes(needed)}, over the memory budget of {format_bytes(limit)} "
+            f"{what}: an array of shape {tuple(int(n) for n in shape)} takes "
+            f"{format_bytes(one)}, about {format_bytes(needed)} in all{working}, over the "
+            f"memory budget of {format_bytes(limit)} "
             f"(set {ENV}, e.g. {ENV}=64G, to allow more)",
             needed,
             limit,

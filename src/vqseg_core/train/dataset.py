@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from vqseg_core.data.cases import Sample, dataset_cases, model_sample, read_case
+from vqseg_core.data.labels import check_classes_fit
 from vqseg_core.data.layouts import Case
 from vqseg_core.data.spec import recipe_for
 from vqseg_core.data.splits import SPLITS, split_dataset
@@ -88,6 +89,9 @@ def load_training_data(
     if wants_slices and not data.slices:
         raise ValueError("a 2D model on a 3D recipe needs data.slices: true")
     label_map = dict(data.label_map) if data.label_map else None
+    # hostile input: classes must be outputs of the model, labels classes (file named)
+    check_classes_fit(data.labels, config.model.out_channels)
+    classes = dict(data.labels)
 
     def load(group: list[Case], desc: str) -> list[Sample]:
         iterator = group
@@ -95,7 +99,7 @@ def load_training_data(
             from tqdm.auto import tqdm
 
             iterator = tqdm(group, desc=desc, unit="case")
-        return [model_sample(read_case(c), recipe, label_map) for c in iterator]
+        return [model_sample(read_case(c), recipe, label_map, classes) for c in iterator]
 
     train = load(train_cases, "load train")
     val = load(val_cases, "load val")
