@@ -22,7 +22,7 @@ from vqseg_core.io.orientation import (
     to_canonical,
 )
 from vqseg_core.io.record import Image, SourceGeometry, image_suffix
-from vqseg_core.io.sitk_headers import check_voxel_data
+from vqseg_core.io.sitk_headers import check_data_files, check_voxel_data
 
 _FORMAT_OF = {".nrrd": "nrrd", ".nhdr": "nrrd", ".mha": "mha", ".mhd": "mhd"}
 #: ITK reader forced per format, so that ITK never sniffs its way into another reader
@@ -44,6 +44,7 @@ def read_sitk_file(path: Path, max_bytes: int) -> Image:
     decodable to exactly the declared size.
     """
     check_file(path)
+    check_data_files(path)
     reader = read_information(path, IMAGE_IO[_FORMAT_OF[image_suffix(path)]])
     expected = check_budget(
         path, declared_shape(path, reader), voxel_bytes(path, reader), max_bytes
