@@ -90,16 +90,21 @@ def kspace_spike(
 def gibbs(
     x: np.ndarray, level: float, rng: np.random.Generator, spacing: tuple[float, ...]
 ) -> np.ndarray:
-    """Truncation (Gibbs) ringing: the outer ``level`` % of k-space along every axis is zeroed.
+    """Truncation (Gibbs) ringing: MONAI's ``GibbsNoise`` with ``alpha = level / 100``.
 
-    Frequencies with ``|f| > 0.5 (1 - level/100)`` cycles per voxel are removed; deterministic.
+    k-space outside a disc (sphere) of radius ``(1 - alpha) * max(shape) * sqrt(2) / 2``
+    samples around its centre is zeroed: ``alpha = 0`` keeps every frequency, larger levels ring
+    more. Deterministic. (Before 0.2 this was a hand-written box filter on ``|f| <= 0.5 (1 -
+    level/100)``, which at level 20 changed the image about 6x more than MONAI at alpha 0.2;
+    the MONAI transform is the field's definition, so the level now means MONAI's alpha.)
     """
-    cutoff = 0.5 * (1.0 - level / 100.0)
-    keep = np.ones(x.shape, dtype=bool)
-    for axis, n in enumerate(x.shape):
-        f = np.abs(np.fft.fftfreq(n))
-        keep &= (f <= cutoff).reshape([-1 if a == axis else 1 for a in range(x.ndim)])
-    return _magnitude(np.fft.fftn(x) * keep)
+    import torch
+    from monai.transforms import GibbsNoise
+
+    if level <= 0:
+        return x.copy()
+    out = GibbsNoise(alpha=float(level) / 100.0)(torch.from_numpy(np.ascontiguousarray(x))[None])
+    return np.clip(np.asarray(out)[0], 0.0, 1.0).astype(x.dtype, copy=False)
 
 
 def _unit_coords(n: int) -> np.ndarray:

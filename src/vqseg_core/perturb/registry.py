@@ -126,7 +126,8 @@ _SPECS = (
     _spec("kspace_spike", "k-space spike", "%", (0.0, 50.0, 10.0), mri_artifacts.kspace_spike,
           "One spike at a random k-space frequency: stripes of amplitude level % of the intensity range."),
     _spec("gibbs", "Gibbs ringing", "%", (0.0, 90.0, 50.0), mri_artifacts.gibbs,
-          "Zeroes the outer level % of k-space along every axis (truncation ringing).",
+          "MONAI GibbsNoise with alpha = level/100: k-space outside a centred disc of radius "
+          "(1 - alpha) sqrt(2)/2 max(shape) zeroed (truncation ringing).",
           stochastic=False),
     _spec("gamma", "Gamma", "gamma", (0.25, 4.0, 2.0), intensity.gamma,
           "Power law x ** gamma; 1 is the identity, below 1 brightens, above 1 darkens.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,3 +63,23 @@ def test_gibbs_rings_at_an_edge_and_ignores_the_seed() -> None:
     out = corrupt(image, "gibbs", 60, 0)
     assert out.max() > 0.6 + 1e-3 and out[:32].min() < 0.2 - 1e-3  # over- and undershoot
     np.testing.assert_array_equal(out, corrupt(image, "gibbs", 60, 9))
+
+
+@pytest.mark.parametrize("shape", [(48, 40), (20, 16, 12)])
+@pytest.mark.parametrize("level", [20.0, 50.0])
+def test_gibbs_is_monais_gibbs_noise_at_alpha_level_over_100(shape, level) -> None:
+    import torch
+    from monai.transforms import GibbsNoise
+
+    image = np.random.default_rng(3).random(shape)
+    expected = np.clip(
+        GibbsNoise(alpha=level / 100)(torch.from_numpy(image)[None])[0].numpy(), 0, 1
+    )
+    out = corrupt(image, "gibbs", level, 0)
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    assert np.abs(out - image).mean() > 1e-3  # it does ring
+
+
+def test_gibbs_at_level_zero_is_the_identity() -> None:
+    image = np.random.default_rng(4).random((16, 16))
+    np.testing.assert_array_equal(corrupt(image, "gibbs", 0, 0), image)
