@@ -91,7 +91,8 @@ def load_training_data(
     label_map = dict(data.label_map) if data.label_map else None
     # hostile input: classes must be outputs of the model, labels classes (file named)
     check_classes_fit(data.labels, config.model.out_channels)
-    classes = dict(data.labels)
+    outputs = range(1, config.model.out_channels)  # an output the model has is learnable
+    classes = {**{v: f"output {v}" for v in outputs}, **dict(data.labels)}
 
     def load(group: list[Case], desc: str) -> list[Sample]:
         iterator = group
