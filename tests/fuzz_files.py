@@ -1,7 +1,7 @@
 """The fuzz files of the io tests, shared with the plugin reader's fuzz test.
 
-* :data:`CASES`: 57 builders of named malformed files (or folders, or a missing path), each
-  ``builder(tmp) -> path`` (the last 11 from issue #16 "Hostile input");
+* :data:`CASES`: 58 builders of named malformed files (or folders, or a missing path), each
+  ``builder(tmp) -> path`` (the last 12 from issue #16 "Hostile input");
 * :data:`SPECIAL_CASES`: FIFOs as images, detached data files and series members, to be run
   in a subprocess with a time limit (``tests/isolated.py``);
 * :func:`empty_file` / :func:`random_file`: an empty file and random bytes for each of the 13
@@ -355,6 +355,28 @@ def mhd_dev_zero(tmp: Path) -> Path:
     return write_mhd(tmp / "devzero.mhd", "/dev/zero")
 
 
+def nhdr_list(tmp: Path, name: str = "list") -> Path:
+    """A valid detached NRRD over ``data file: LIST`` of six slice files ``{name}_k.raw``."""
+    data = _small_zyx().astype("<i2")  # (z, y, x) = (4, 5, 6)
+    for k, plane in enumerate(data):
+        (tmp / f"{name}_{k}.raw").write_bytes(plane.tobytes())
+    files = "".join(f"{name}_{k}.raw\n" for k in range(len(data)))
+    path = tmp / f"{name}.nhdr"
+    path.write_text(
+        "NRRD0004\ntype: short\ndimension: 3\nsizes: 6 5 4\nencoding: raw\nendian: little\n"
+        f"data file: LIST\n{files}",
+        encoding="ascii",
+    )
+    return path
+
+
+def nhdr_list_short_part(tmp: Path) -> Path:
+    """A LIST-detached NRRD whose third slice file is cut short."""
+    path = nhdr_list(tmp, "cutlist")
+    truncate(tmp / "cutlist_2.raw", 10)
+    return path
+
+
 def nrrd_micrometre_spacing(tmp: Path) -> Path:
     """1e-6 mm voxels (a unit error; used to map to a 1x1x1 grid downstream)."""
     return write_sitk(tmp / "tiny.nrrd", sitk_volume(_small_zyx(), spacing=(1e-6, 1e-6, 1e-6)))
@@ -393,6 +415,7 @@ CASES: dict[str, Builder] = {
         dicom_short_pixel_data, dicom_frames_beyond_data, dicom_htj2k, dicom_mpeg4,
         dicom_series_truncated_slice, dicom_series_one_position, mha_corrupt_zlib,
         nhdr_dev_zero, mhd_dev_zero, nrrd_micrometre_spacing, nifti_kilometre_spacing,
+        nhdr_list_short_part,
     )
 }  # fmt: skip
 
@@ -422,6 +445,14 @@ def mhd_fifo_data_file(tmp: Path) -> Path:
     return write_mhd(tmp / "piped.mhd", "pipe.zraw")
 
 
+def nhdr_list_with_fifo(tmp: Path) -> Path:
+    """A LIST-detached NRRD whose fourth slice file is a FIFO."""
+    path = nhdr_list(tmp, "pipelist")
+    (tmp / "pipelist_3.raw").unlink()
+    _fifo(tmp / "pipelist_3.raw")
+    return path
+
+
 def dicom_series_with_fifo(tmp: Path) -> Path:
     """A series folder where one slice file is a FIFO (used to load 2 of 3 slices)."""
     folder = write_dicom_series(tmp / "fifo_series", volume((3, 4, 4)))
@@ -433,8 +464,11 @@ def dicom_series_with_fifo(tmp: Path) -> Path:
 #: Builders whose file a careless reader would open and wait on forever.
 SPECIAL_CASES: dict[str, Builder] = {
     f.__name__: f
-    for f in (fifo_as_image, nhdr_fifo_data_file, mhd_fifo_data_file, dicom_series_with_fifo)
-}
+    for f in (
+        fifo_as_image, nhdr_fifo_data_file, mhd_fifo_data_file, nhdr_list_with_fifo,
+        dicom_series_with_fifo,
+    )
+}  # fmt: skip
 
 EXTENSIONS = [".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".dcm", ".png", ".jpg",
               ".jpeg", ".tif", ".tiff", ".IMG"]  # fmt: skip

@@ -72,8 +72,13 @@ def _check_metaimage(path: Path, head: bytes, expected: int | None) -> None:
         targets, start = _named_files(path, data_file, tail, "ElementDataFile"), 0
         for target in targets:
             check_regular(target, owner=path, what="data file")
-    if expected is None or len(targets) != 1:
-        return  # a list or pattern of slices: each is regular; sizes are ITK's to check
+    if expected is None:
+        return
+    if len(targets) != 1:
+        if not compressed:
+            skip = 0 if header_size == -1 else max(header_size, 0)
+            _check_parts(path, targets, expected, skip)
+        return
     target = targets[0]
     total = target.stat().st_size
     if compressed:
@@ -110,13 +115,25 @@ def _check_nrrd(path: Path, head: bytes, expected: int | None) -> None:
         targets, start = _named_files(path, data_file, tail, "data file"), 0
         for target in targets:
             check_regular(target, owner=path, what="data file")
-    if expected is None or not raw or len(targets) != 1:
+    if expected is None or not raw:
         return  # compressed streams are checked by teem (it reports short output)
+    if len(targets) != 1:
+        _check_parts(path, targets, expected, int(skip) if skip.isdigit() else 0)
+        return
     total = targets[0].stat().st_size
     if skip == "-1":
         check_available(path, expected, total)
     else:
         check_available(path, expected, total - start - (int(skip) if skip.isdigit() else 0))
+
+
+def _check_parts(path: Path, targets: list[Path], expected: int, skip: int) -> None:
+    """Each of the equal parts of raw voxel data split over several files must be complete."""
+    per_file = expected // len(targets)
+    for target in targets:
+        check_available(
+            path, per_file, target.stat().st_size - skip, what=f"voxel data in '{target.name}'"
+        )
 
 
 def _named_files(path: Path, spec: str, tail: list[str], field: str) -> list[Path]:

@@ -32,6 +32,8 @@ from fuzz_files import (
     dicom_series_truncated_slice,
     dicom_short_pixel_data,
     mha_corrupt_zlib,
+    nhdr_list,
+    nhdr_list_short_part,
     nifti_kilometre_spacing,
     nrrd_micrometre_spacing,
 )
@@ -128,6 +130,14 @@ def test_valid_detached_nrrd_still_loads(tmp_path: Path) -> None:
     image = load_image(write_nhdr(tmp_path / "ok.nhdr", "ok.raw", sizes="4 5 6"))
     assert image.shape == (4, 5, 6)
     assert sorted(image.array.ravel().tolist()) == sorted(data.ravel().astype(float).tolist())
+
+
+def test_list_detached_nrrd_loads_and_a_short_part_is_named(tmp_path: Path) -> None:
+    image = load_image(nhdr_list(tmp_path))
+    assert image.shape == (6, 5, 4)
+    assert image.array.sum() == volume((4, 5, 6)).sum()
+    problem = _refused(nhdr_list_short_part(tmp_path))
+    assert "truncated" in problem and "cutlist_2.raw" in problem
 
 
 def test_detached_nrrd_with_short_data_file_is_refused(tmp_path: Path) -> None:
