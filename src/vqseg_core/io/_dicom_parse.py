@@ -113,7 +113,8 @@ class DicomHeader:
             return 1
 
     def expected_pixel_bytes(self) -> int | None:
-        """Frames x rows x cols x samples x bytes, or ``None`` without Rows/Columns/bits."""
+        """Frames x rows x cols x samples x BitsAllocated / 8 (rounded up), or ``None`` without
+        Rows/Columns/BitsAllocated."""
         n = self.numbers
         if not {"rows", "cols", "bits_allocated"} <= n.keys():
             return None
@@ -121,8 +122,7 @@ class DicomHeader:
         values = self.frames * n["rows"] * n["cols"] * samples
         if self.text.get("photometric", "").startswith(("YBR_FULL_422", "YBR_PARTIAL_422")):
             values = self.frames * n["rows"] * n["cols"] * 2
-        bits = n["bits_allocated"]
-        return (values + 7) // 8 if bits == 1 else values * ((bits + 7) // 8)
+        return (values * n["bits_allocated"] + 7) // 8  # 1-bit and 12-bit packed included
 
 
 def transfer_syntax_problem(uid: str) -> str | None:

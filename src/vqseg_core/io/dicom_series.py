@@ -157,11 +157,8 @@ def _position(header: DicomHeader) -> tuple[float, float, float] | None:
 
 
 def _distinct_count(positions: list[tuple[float, float, float]]) -> int:
-    kept: list[tuple[float, float, float]] = []
-    for p in positions:
-        if all(math.dist(p, q) > SAME_POSITION_MM for q in kept):
-            kept.append(p)
-    return len(kept)
+    """Positions counted once per :data:`SAME_POSITION_MM` cell (linear in the slice count)."""
+    return len({tuple(round(v / SAME_POSITION_MM) for v in p) for p in positions})
 
 
 def _number(text: str | None) -> float | None:

@@ -42,12 +42,13 @@ def read_png16_colour(path: Path, colour_type: int, shape: tuple[int, int]) -> n
         except Exception as err:
             text = " ".join(str(err).split())[-200:]
             raise ImageLoadError(path, f"16-bit PNG pixel data unreadable ({text})") from err
-    channels = {2: 3, 4: 2, 6: 4}[colour_type]
-    if arr.dtype != np.uint16 or arr.shape != (*shape, channels):
+    allowed = {2: (3, 4), 4: (2,), 6: (4,)}[colour_type]  # RGB + tRNS may come with alpha
+    if not (arr.dtype == np.uint16 and arr.ndim == 3 and arr.shape[:2] == shape
+            and arr.shape[-1] in allowed):  # fmt: skip
         raise ImageLoadError(
             path,
             f"16-bit {COLOUR_TYPES[colour_type]} PNG decoded as {arr.dtype} {arr.shape}, "
-            f"expected uint16 {(*shape, channels)}",
+            f"expected uint16 {shape} with {' or '.join(map(str, allowed))} samples per pixel",
         )
     return arr
 
