@@ -14,17 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from _io_builders import (
-    sitk_volume,
-    volume,
-    write_dicom_series_one_position,
-    write_nhdr,
-    write_nifti,
-    write_png16,
-    write_sitk,
-)
-from fuzz_files import (
-    SPECIAL_CASES,
+from _hostile_builders import (
     dicom_frames_beyond_data,
     dicom_htj2k,
     dicom_mpeg4,
@@ -37,6 +27,16 @@ from fuzz_files import (
     nifti_kilometre_spacing,
     nrrd_micrometre_spacing,
 )
+from _io_builders import (
+    sitk_volume,
+    volume,
+    write_dicom_series_one_position,
+    write_nhdr,
+    write_nifti,
+    write_png16,
+    write_sitk,
+)
+from fuzz_files import SPECIAL_CASES
 from isolated import run_isolated
 from vqseg_core.io import ImageLoadError, load_image
 from vqseg_core.io.guards import MAX_SPACING_MM, MIN_SPACING_MM
