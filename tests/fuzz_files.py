@@ -1,7 +1,8 @@
 """The fuzz files of the io tests, shared with the plugin reader's fuzz test.
 
 * :data:`CASES`: 58 builders of named malformed files (or folders, or a missing path), each
-  ``builder(tmp) -> path`` (the last 12 from issue #16 "Hostile input");
+  ``builder(tmp) -> path`` (the last 12, from issue #16 "Hostile input", are built by
+  ``tests/_hostile_builders.py``);
 * :data:`SPECIAL_CASES`: FIFOs as images, detached data files and series members, to be run
   in a subprocess with a time limit (``tests/isolated.py``);
 * :func:`empty_file` / :func:`random_file`: an empty file and random bytes for each of the 13
