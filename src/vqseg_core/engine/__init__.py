@@ -18,6 +18,7 @@ from vqseg_core.engine.draws import (
     DrawOutputs,
     LatentDraws,
     check_cancel,
+    has_latents,
     has_quantizer,
     run_draws,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "check_cancel",
     "check_ground_truth",
     "execute",
+    "has_latents",
     "has_quantizer",
     "input_range",
     "iter_execute",

@@ -19,6 +19,7 @@ __all__ = [
     "DrawOutputs",
     "LatentDraws",
     "check_cancel",
+    "has_latents",
     "has_quantizer",
     "is_windowed",
     "run_draws",
@@ -114,6 +115,12 @@ def has_quantizer(model: torch.nn.Module) -> bool:
     return any(isinstance(m, VectorQuantizer) for m in model.modules())
 
 
+def has_latents(model: torch.nn.Module) -> bool:
+    """Whether a network can report latents (``encode``): every network of the project can;
+    your own model only when its YAML names a bottleneck (``model.has_latents``)."""
+    return bool(getattr(model, "has_latents", True))
+
+
 def check_cancel(cancel: CancelFn | None) -> None:
     """Raise :class:`Cancelled` if ``cancel`` says so."""
     if cancel is not None and cancel():
@@ -144,8 +151,8 @@ def run_draws(
     as spurious code flips. Identical inputs therefore give identical latents. Every latent of
     the network's encoding is kept (the bottleneck, and each quantised skip).
 
-    For inputs larger than the predictor's patch size (3D sliding window) and for volumes under
-    a 2D network only labels are computed (slab by slab, :meth:`Predictor.predict_volume`).
+    For inputs larger than the predictor's patch size (3D sliding window), for volumes under
+    a 2D network and for networks without latents (:func:`has_latents`) only labels are computed (slab by slab, :meth:`Predictor.predict_volume`).
 
     Args:
         predictor: the network on its device.
@@ -175,7 +182,7 @@ def run_draws(
         logits = predictor.forward(decoded[start : start + size], with_encoding=False).logits
         labels.append(_argmax(logits))
     label_arr = np.concatenate(labels)
-    if windowed or not latents:
+    if windowed or not latents or not has_latents(predictor.model):
         return DrawOutputs(label_arr)
     return DrawOutputs(label_arr, encode_draws(predictor, draws, clean, batch_size, cancel))
 

@@ -31,6 +31,7 @@ from vqseg_core.engine.draws import (
     DrawOutputs,
     LatentDraws,
     check_cancel,
+    has_latents,
     is_windowed,
     run_draws,
 )
@@ -205,6 +206,10 @@ def iter_execute(request: RunRequest, cancel: Any = None) -> Generator[PartialLa
                     f"{m.patch_size}) on this volume.")  # fmt: skip
         inverted = m.recipe.invert_labels(labels[0], p.context).astype(np.uint8)[None]
         runs[m.key] = ModelRun(m, inverted, latents, geometry, p)
+    silent = [m.name for m in members if request.latents and not has_latents(m.model)]
+    if silent:  # your own models without a named bottleneck: masks and metrics only
+        note = " ".join([note, f"No latent maps for {', '.join(silent)}: its model YAML names "
+                         "no bottleneck (masks and metrics only)."]).strip()  # fmt: skip
     first = prepared[members[0].key]
     return Run(request, runs, draws[members[0].key], latent_slice, note, first)
 

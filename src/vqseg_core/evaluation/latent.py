@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from vqseg_core.data.layouts import Case
-from vqseg_core.engine import BOTTLENECK, LatentDraws, RunRequest, execute
+from vqseg_core.engine import BOTTLENECK, LatentDraws, RunRequest, execute, has_latents
 from vqseg_core.evaluation.common import LoadedCase, case_seed, load_case, write_settings
 from vqseg_core.evaluation.noise import (
     ROW_FIRST,
@@ -55,6 +55,11 @@ def latent_case(
     run = execute(request)
     rows = []
     for key, mr in run.models.items():
+        if BOTTLENECK not in mr.latents and not has_latents(mr.member.model):
+            raise ValueError(
+                f"model {key!r} ({mr.member.name}) has no latents: its model YAML names no "
+                "bottleneck; vqseg-eval latent needs one (noise and shift score masks without)"
+            )
         if BOTTLENECK not in mr.latents:
             raise ValueError(
                 f"case {case.case_id}: latents are unavailable for volumes larger than the patch "

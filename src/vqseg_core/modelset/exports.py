@@ -103,16 +103,24 @@ def member_from_export(
     colour: str | None = None,
     position: int = 0,
 ) -> Member:
-    """One :class:`Member` from an export.
+    """One :class:`Member` from an export, or from the YAML of your own network.
 
     Args:
-        path: ``NAME.json`` or ``NAME.safetensors``.
+        path: ``NAME.json`` or ``NAME.safetensors``; or a ``vqseg-model`` YAML (``.yaml``,
+            ``.yml``) naming a TorchScript, ONNX or MONAI network
+            (:func:`vqseg_core.modelset.foreign.member_from_yaml`).
         key: the member key (default: the model kind, e.g. ``"vqunet"``).
         name: display name (default: the kind's name, e.g. ``"VQ-UNet"``).
         colour: hex colour (default: the palette colour of ``position``).
         position: place in the set (picks the default colour).
     """
     from vqseg_core.data.spec import recipe_for
+    from vqseg_core.modelset.foreign_spec import is_model_yaml
+
+    if is_model_yaml(path):  # your own network: TorchScript (code: README), ONNX, MONAI
+        from vqseg_core.modelset.foreign import member_from_yaml
+
+        return member_from_yaml(path, key=key, name=name, colour=colour, position=position)
 
     model, config, sha = read_export(path)
     data = data_spec(config)
