@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,15 @@ from vqseg_core.modelset.foreign_net import (
 from vqseg_core.modelset.foreign_spec import ForeignSpec, is_model_yaml, read_spec
 from vqseg_core.modelset.member import PALETTE, Member, slug_key
 
-__all__ = ["ForeignModelError", "is_model_yaml", "load_network", "member_from_yaml", "runs_code"]
+__all__ = [
+    "ForeignModelError",
+    "code_note",
+    "is_model_yaml",
+    "load_network",
+    "member_from_yaml",
+    "runs_code",
+    "split_code",
+]
 
 ONNX_EXTRA = "pip install 'napari-vqseg[onnx]' (onnxruntime)"
 
@@ -305,3 +314,20 @@ def _first_line(exc: BaseException) -> str:
 def _show_args(args: dict[str, Any]) -> str:
     text = ", ".join(f"{k}={v!r}" for k, v in args.items())
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def split_code(files: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(files, TorchScript YAMLs left out)``: what settings from elsewhere may load.
+
+    TorchScript is code, loaded only from a file the user chose: the explorer keeps the model
+    YAMLs of imported settings that name one out (:func:`code_note` says so).
+    """
+    code = tuple(str(f) for f in files if is_model_yaml(f) and runs_code(f))
+    return tuple(str(f) for f in files if str(f) not in code), code
+
+
+def code_note(code: Sequence[str]) -> str:
+    """One line for the user about the TorchScript YAMLs :func:`split_code` left out."""
+    names = ", ".join(Path(f).name for f in code)
+    return (f"Not loaded from the settings: {names} (TorchScript is code); add it with "
+            "Files... if you trust it.")  # fmt: skip

@@ -138,7 +138,8 @@ class ControlsPanel(QWidget):
         self.models.setToolTip("A bundled model set, or your own vqseg-train exports")
         self.files_button = QPushButton("Files...")
         self.files_button.setToolTip(
-            "Choose vqseg-train exports (.json or .safetensors), several at once: with "
+            "Choose vqseg-train exports (.json or .safetensors) or your own models (the "
+            "vqseg-model .yaml beside a TorchScript, ONNX or MONAI file), several at once: with "
             "'From files...' they are the set; with a bundled set they are added to it"
         )
         self.models_label = QLabel()

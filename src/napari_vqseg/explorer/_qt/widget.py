@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -298,9 +299,14 @@ class RobustnessExplorer(QWidget):
     def import_settings(self, path: str | Path) -> ExplorerSettings:
         """Restore the controls from an export folder or its ``settings.json``."""
         from napari_vqseg.explorer.report import read_settings
+        from vqseg_core.modelset.foreign import code_note, split_code
 
         settings = read_settings(path)
+        files, code = split_code(settings.model_files)  # TorchScript is code: never from here
+        settings = replace(settings, model_files=files) if code else settings
         self.apply(settings)
+        if code:
+            self.status.setText(code_note(code))
         return settings
 
     # ---- workers ---------------------------------------------------------------------------
@@ -429,7 +435,9 @@ class RobustnessExplorer(QWidget):
     # ---- dialogs ---------------------------------------------------------------------------
     def _choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
-            self, "vqseg-train exports (several at once)", "", "Exports (*.json *.safetensors)"
+            self, "vqseg-train exports or your own models (several at once)", "",
+            "Models (*.json *.safetensors *.yaml *.yml);;vqseg-train exports (*.json "
+            "*.safetensors);;Your own models: vqseg-model YAML (*.yaml *.yml)",
         )
         if files:
             self.controls.set_files(files)
