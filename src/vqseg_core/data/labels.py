@@ -85,7 +85,8 @@ def integer_labels(array: Any, source: str) -> np.ndarray:
             raise LabelError(
                 source,
                 f"{int(off.sum())} label voxels are not integers (e.g. {example:g}): a label "
-                "file holds class numbers, not an interpolated mask or a probability map",
+                "file holds class numbers, not colours (a palette or RGB mask read as grey), "
+                "an interpolated mask or a probability map",
             )
         a = rounded
     lo, hi = a.min(), a.max()
