@@ -4,7 +4,7 @@ anything but its documented error.
 The reader's promise (``napari_vqseg._reader``): ``get_reader`` never raises and returns ``None``
 for what it declines; the read function returns one image or labels layer per path, or raises
 ``ImageLoadError`` naming the bad file. The fuzz files are those of ``tests/vqseg_core/io``
-(``tests/fuzz_files.py``): 46 named malformed files, empty and random files for 13 extensions,
+(``tests/fuzz_files.py``): 58 named malformed files, empty and random files for 13 extensions,
 and the same Hypothesis byte mutations of real headers.
 """
 
@@ -61,7 +61,7 @@ def test_malformed_file(tmp_path: Path, case: str) -> None:
 
 
 def test_the_malformed_files_are_all_covered() -> None:
-    assert len(CASES) == 46 and len(EXTENSIONS) == 13
+    assert len(CASES) == 58 and len(EXTENSIONS) == 13
 
 
 @pytest.mark.parametrize("ext", EXTENSIONS)

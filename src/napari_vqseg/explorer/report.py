@@ -1,6 +1,8 @@
 """Metrics rows, the sweep plot and the exported report folder (no Qt; matplotlib Agg only).
 
-An export folder holds ``metrics.csv`` (live metrics, one row per model and class),
+An export folder holds ``report.html`` (one self-contained page: screenshot, metrics with
+units, warnings, sweep plots, model hashes and versions; :mod:`.html_report`),
+``metrics.csv`` (live metrics, one row per model and class),
 ``sweep.csv`` and ``sweep_<metric>.png`` (after a sweep), ``screenshot.png`` and
 ``settings.json`` (explorer settings, the model set's summary and id, corruption, package
 versions); :func:`read_settings` restores the settings from it. Numbers, CSV, JSON and
@@ -58,6 +60,56 @@ def latent_rows(
         out.append({"model": key, "name": _name(legend, key, mv.name), "latent": latent,
                     "latent_variance": math.nan if var is None else var,
                     "flip_rate": math.nan if flips is None else float(flips)})  # fmt: skip
+    return out
+
+
+def agreement(labels: Any, reference: Any) -> float:
+    """Mean Dice of ``labels`` against ``reference`` over the classes either has (1.0 when both
+    are empty): how far one model's mask agrees with another's, without a ground truth."""
+    import numpy as np
+
+    from vqseg_core.metrics import dice
+
+    classes = [int(c) for c in np.union1d(np.unique(labels), np.unique(reference)) if c != 0]
+    if not classes:
+        return 1.0
+    return float(np.mean([dice(labels == c, reference == c) for c in classes]))
+
+
+def scored_classes(view: Any) -> list[str]:
+    """The annotated classes of a view's scores, in order (empty without a ground truth)."""
+    return list(dict.fromkeys(c for mv in view.models.values() for c in (mv.scores or {})))
+
+
+def model_values(
+    view: Any, latent: str = BOTTLENECK, legend: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The numbers the metrics table shows and the export writes, per model key.
+
+    ``dice_<class>`` / ``hd95_<class>`` with a ground truth, else ``agreement`` (Dice of the
+    model's mask against the reference model's); ``latent_variance``, ``flip_rate``; with a
+    typicality reference, ``typicality_percentile`` and ``typicality_reading``. ``nan`` marks
+    a value that is undefined (shown as "n/a").
+    """
+    classes = scored_classes(view)
+    ref = view.models.get(view.reference)
+    latents = {r["model"]: r for r in latent_rows(view, latent, legend)}
+    typical = getattr(view, "typicality", None) or {}
+    out: dict[str, dict[str, Any]] = {}
+    for key, mv in view.models.items():
+        values: dict[str, Any] = {}
+        for c in classes:
+            s = (mv.scores or {}).get(c, {"dice": math.nan, "hd95": math.nan})
+            values[f"dice_{c}"], values[f"hd95_{c}"] = s["dice"], s["hd95"]
+        if not classes:
+            values["agreement"] = agreement(mv.labels, ref.labels) if ref is not None else math.nan
+        values["latent_variance"] = latents[key]["latent_variance"]
+        values["flip_rate"] = latents[key]["flip_rate"]
+        if typical:
+            t = typical.get(key)
+            values["typicality_percentile"] = math.nan if t is None else t["percentile"]
+            values["typicality_reading"] = "" if t is None else t["reading"]
+        out[key] = values
     return out
 
 
@@ -163,13 +215,9 @@ def export_report(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    rows: list[dict[str, Any]] = []
     if view is not None:
-        latent = {r["model"]: r for r in latent_rows(view, settings.latent, legend)}
-        scored = metric_rows(view, legend)
-        rows = scored or [{"model": k, "name": r["name"]} for k, r in latent.items()]
-        for row in rows:
-            row.update({k: v for k, v in latent[row["model"]].items() if k not in row})
-            row.update({"reference": view.reference, **view.corruption.to_dict()})
+        rows = export_rows(view, settings.latent, legend)
         written.append(write_csv(folder / "metrics.csv", rows, first=METRICS_FIRST))
     if sweep:
         written.append(write_csv(folder / "sweep.csv", sweep, first=("kind", "level", "model")))
@@ -191,7 +239,28 @@ def export_report(
     text = json.dumps(doc, indent=2, allow_nan=False)
     (folder / "settings.json").write_text(text, encoding="utf-8")
     written.append(folder / "settings.json")
+    from napari_vqseg.explorer.html_report import write_html_report
+
+    written.append(write_html_report(folder, doc, rows, written, view=view, legend=legend))
     return written
+
+
+def export_rows(
+    view: Any, latent: str = BOTTLENECK, legend: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """``metrics.csv`` rows: one per (model, annotated class) with Dice/HD95 and its units, or
+    one per model without a ground truth (with ``agreement``); each with the latent statistics,
+    the typicality (bundled sets), the reference model and the corruption."""
+    values = model_values(view, latent, legend)
+    names = {r["model"]: r["name"] for r in latent_rows(view, latent, legend)}
+    scored = metric_rows(view, legend)
+    rows = scored or [{"model": k, "name": names[k]} for k in view.models]
+    for row in rows:
+        per_model = values[row["model"]]
+        row.update({k: v for k, v in per_model.items() if not k.startswith(("dice_", "hd95_"))})
+        row["latent"] = latent
+        row.update({"reference": view.reference, **view.corruption.to_dict()})
+    return rows
 
 
 def read_settings(path: str | Path) -> ExplorerSettings:

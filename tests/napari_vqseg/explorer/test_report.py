@@ -38,7 +38,13 @@ def test_export_writes_metrics_plots_screenshot_and_settings(tmp_path, tiny_trio
     files = export_report(tmp_path, settings, models=tiny_trio, view=view, sweep=sweep,
                           screenshot=shot, units="%", legend=legend_of(tiny_trio))  # fmt: skip
     names = {p.name for p in files}
-    assert {"metrics.csv", "sweep.csv", "sweep_dice_mean.png", "screenshot.png", "settings.json"} <= names
+    assert {
+        "metrics.csv",
+        "sweep.csv",
+        "sweep_dice_mean.png",
+        "screenshot.png",
+        "settings.json",
+    } <= names
     with open(tmp_path / "metrics.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["model"] for r in rows] == ["unet", "unet", "vqunet", "vqunet", "vqcopy", "vqcopy"]
@@ -77,3 +83,41 @@ def test_reading_a_non_settings_file_fails_clearly(tmp_path) -> None:
         read_settings(tmp_path)
     with pytest.raises(ValueError, match="cannot read"):
         read_settings(tmp_path / "missing.json")
+
+
+def test_the_html_report_is_one_self_contained_page(tmp_path, tiny_trio, view) -> None:
+    settings = ExplorerSettings(models="tiny-trio", kind="gaussian", level=10.0, seed=3, n_draws=2)
+    sweep = [{"kind": "gaussian", "level": lv, "model": m, "seed": 3, "n_draws": 2, "dice_mean": 0.5}
+             for lv in (0.0, 10.0) for m in tiny_trio.keys]  # fmt: skip
+    extra = {"image": {"layer": "discs <case 7>"}, "warnings": ["12 NaN/Inf pixels replaced"]}
+    files = export_report(tmp_path, settings, models=tiny_trio, view=view, sweep=sweep,
+                          screenshot=np.zeros((20, 30, 4), np.uint8), units="%",
+                          legend=legend_of(tiny_trio), extra=extra)  # fmt: skip
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert tmp_path / "report.html" in files
+    assert "discs &lt;case 7&gt;" in page and "<case 7>" not in page  # escaped
+    assert "gaussian at 10.0" in page and "2 draws, seed 3" in page
+    assert "12 NaN/Inf pixels replaced" in page
+    assert page.count("data:image/png;base64,") == 2  # screenshot + one sweep plot, embedded
+    assert 'src="http' not in page and "<script" not in page
+    assert "HD95 (mm)" in page and "VQ copy" in page and tiny_trio.sha256["unet"] in page
+    for row in metric_rows(view):
+        if not math.isnan(row["dice"]):
+            assert f"{row['dice']:.3f}" in page
+
+
+def test_without_ground_truth_the_export_has_agreement_and_na(tmp_path, tiny_trio, disc) -> None:
+    from vqseg_core.robustness import analyse
+
+    image, _ = disc
+    view = analyse(tiny_trio, image, None, kind="gaussian", level=10, n_draws=2, device="cpu")
+    settings = ExplorerSettings(models="tiny-trio", kind="gaussian", level=10.0, n_draws=2)
+    export_report(tmp_path, settings, models=tiny_trio, view=view, legend=legend_of(tiny_trio))
+    with open(tmp_path / "metrics.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["model"] for r in rows] == ["unet", "vqunet", "vqcopy"]
+    assert float(rows[0]["agreement"]) == 1.0  # the reference agrees with itself
+    assert float(rows[2]["agreement"]) == float(rows[1]["agreement"])  # vqcopy is vqunet
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "agrees with reference" in page and "n/a" in page  # the UNet has no code flips
+    assert "no pixel spacing" in page  # HD95 units px said as a warning

@@ -9,7 +9,7 @@ from typing import Any
 from qtpy.QtGui import QColor, QIcon, QPixmap
 from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from napari_vqseg.explorer.report import latent_rows
+from napari_vqseg.explorer.report import model_values, scored_classes
 from napari_vqseg.explorer.settings import BOTTLENECK
 from vqseg_core.reporting import fmt
 
@@ -45,13 +45,12 @@ class MetricsTable(QTableWidget):
             legend: ``{key: MemberInfo}`` display names and colours (default: the view's).
             latent: the latent whose variance and flip rate are shown.
         """
-        classes = list(dict.fromkeys(c for mv in view.models.values() for c in (mv.scores or {})))
+        classes = scored_classes(view)
         units = view.hd95_units
         headers: list[tuple[str, str]] = []
         for c in classes:
             headers += [(f"Dice\n{c}", f"Dice of {c} against the ground truth (draw 0)"),
                         (f"HD95 {units}\n{c}", f"95th-percentile Hausdorff distance of {c}, {units}")]  # fmt: skip
-        ref = view.models.get(view.reference)
         if not classes:
             ref_name = getattr((legend or {}).get(view.reference), "name", None) or view.reference
             headers.append((f"agrees with\n{ref_name}",
@@ -64,7 +63,7 @@ class MetricsTable(QTableWidget):
             headers.append(("typical\n(percentile)", "where this image's bottleneck features fall "
                             "among the training images' (above 99: unusual for this model, "
                             "results may be unreliable)"))  # fmt: skip
-        latents = {r["model"]: r for r in latent_rows(view, latent, legend)}
+        values_of = model_values(view, latent, legend)
         self.clear()
         self.setColumnCount(len(headers))
         self.setRowCount(len(view.models))
@@ -81,29 +80,24 @@ class MetricsTable(QTableWidget):
             head.setForeground(QColor(colour))
             head.setToolTip(f"{name} ({key})" + ("; reference" if key == view.reference else ""))
             self.setVerticalHeaderItem(row, head)
-            values: dict[str, float] = {}
+            values = values_of[key]
             cells: list[str] = []
             for c in classes:
-                s = (mv.scores or {}).get(c, {"dice": math.nan, "hd95": math.nan})
-                values[f"dice_{c}"], values[f"hd95_{c}"] = s["dice"], s["hd95"]
-                cells += [fmt(s["dice"]), fmt(s["hd95"], 1)]
+                cells += [_cell(values[f"dice_{c}"]), _cell(values[f"hd95_{c}"], 1)]
             if not classes:
-                agree = _agreement(mv.labels, ref.labels) if ref is not None else math.nan
-                values["agreement"] = agree
-                cells.append(fmt(agree))
-            lat = latents[key]
-            values["latent_variance"] = lat["latent_variance"]
-            values["flip_rate"] = lat["flip_rate"]
-            cells += [fmt(lat["latent_variance"], 4), fmt(lat["flip_rate"])]
+                cells.append(_cell(values["agreement"]))
+            cells += [_cell(values["latent_variance"], 4), _cell(values["flip_rate"])]
             tips = [""] * len(cells)
             if typical:
                 t = typical.get(key)
-                values["typicality_percentile"] = math.nan if t is None else t["percentile"]
                 cells.append("–" if t is None else f"{t['percentile']:.0f}")
                 tips.append("no reference for this model" if t is None else t["reading"])
-            self.values[key] = values
+            self.values[key] = {k: v for k, v in values.items() if k != "typicality_reading"}
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                if text == NOT_AVAILABLE:
+                    item.setToolTip("undefined for this run (e.g. a class absent from both "
+                                    "masks, or a network without this latent)")  # fmt: skip
                 if tips[col]:
                     item.setToolTip(tips[col])
                     if tips[col].startswith("unusual"):
@@ -111,16 +105,12 @@ class MetricsTable(QTableWidget):
                 self.setItem(row, col, item)
 
 
-def _agreement(labels, reference) -> float:
-    """Mean Dice over the classes either mask has (1.0 when both are empty)."""
-    import numpy as np
+NOT_AVAILABLE = "n/a"
+"""What a cell shows for an undefined value (``nan``), never 0."""
 
-    from vqseg_core.metrics import dice
 
-    classes = [int(c) for c in np.union1d(np.unique(labels), np.unique(reference)) if c != 0]
-    if not classes:
-        return 1.0
-    return float(np.mean([dice(labels == c, reference == c) for c in classes]))
+def _cell(value: float, digits: int = 3) -> str:
+    return NOT_AVAILABLE if value is None or math.isnan(value) else fmt(value, digits)
 
 
 def _swatch(colour: str) -> QIcon:

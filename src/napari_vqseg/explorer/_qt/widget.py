@@ -291,8 +291,9 @@ class RobustnessExplorer(QWidget):
         """Write the report folder (metrics, plots, screenshot, settings)."""
         self.session.settings = self.controls.settings()
         shot = self.viewer.screenshot(canvas_only=False, flash=False)
-        files = self.session.export(folder, shot, {"image": self._image_info(),
-                                                   "device": self.session.settings.device})  # fmt: skip
+        extra = {"image": self._image_info(), "device": self.session.settings.device,
+                 "warnings": list(self._image_notes)}  # fmt: skip
+        files = self.session.export(folder, shot, extra)
         self.status.setText(f"Exported {len(files)} files to {folder}.")
         return files
 
