@@ -41,7 +41,7 @@ from vqseg_core.checkpoint import (
 from vqseg_core.device import autocast_dtype, channels_last, pick_device
 from vqseg_core.models import build_model
 from vqseg_core.reporting import jsonable
-from vqseg_core.train import distributed
+from vqseg_core.train import determinism, distributed
 from vqseg_core.train.config import TrainConfig, config_from_dict, dump_config
 from vqseg_core.train.data import Sample, SegmentationData, step_rng, step_torch_seed
 from vqseg_core.train.run_guard import RunExistsError, RunLock, sigterm_interrupts
@@ -147,8 +147,9 @@ def _run(
     _write_config(run)
     steps = config.schedule.steps
     last = min(steps, stop_after) if stop_after is not None else steps
-    step, interrupted, val_dice = _train_steps(run, start, last)
-    return _finish(run, step, interrupted, val_dice)
+    with determinism.cpu_reproducible(run.dev.type):  # parallel index_put_ adds atomically
+        step, interrupted, val_dice = _train_steps(run, start, last)
+        return _finish(run, step, interrupted, val_dice)
 
 
 @dataclass
