@@ -30,7 +30,11 @@ class DataConfig:
         slices: for ``spatial_dims=2`` on volumes, train on axial slices (last axis).
         labels: label value -> name (background 0 is implied).
         label_map: optional remapping of dataset label values before training (e.g. merge
-            classes), as ``{source_value: target_value}``.
+            classes, or a 0/255 mask: ``{255: 1}``), as ``{source_value: target_value}``;
+            values it does not list become 0, targets must be 0 or classes. Without it every
+            label value must be 0, a class of ``labels`` or an output of the model, else
+            training stops naming the file and the values (:mod:`vqseg_core.data.labels`).
+            On the command line: ``--set 'data.label_map={255: 1}'``.
         split: ``"random"`` (``val_fraction`` of the cases, from ``split_seed``), ``"parity"``
             (the JSRT convention: odd case numbers train, even validate), ``"ids"``
             (``val_cases`` validate), or ``"slices"`` (one volume: the axial slice ranges in
@@ -97,10 +101,16 @@ def _coerce(cls: type, name: str, value: Any) -> Any:
     text = str(hint)
     if "tuple" in text:
         return tuple(value) if isinstance(value, list | tuple) else (value,)
-    if name == "labels":
-        return {int(k): str(v) for k, v in dict(value).items()}
-    if name == "label_map":
-        return {int(k): int(v) for k, v in dict(value).items()}
+    if name in ("labels", "label_map"):
+        cast = str if name == "labels" else int
+        example = "{1: lungs, 2: heart}" if name == "labels" else "{255: 1}"
+        try:
+            return {int(k): cast(v) for k, v in dict(value).items()}
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"data.{name} must map label values to {'names' if name == 'labels' else 'label values'}, "
+                f"e.g. {example}; got {value!r}"
+            ) from None
     if text.startswith("float") and isinstance(value, int | float | str):
         return float(value)
     return value

@@ -216,3 +216,10 @@ def test_scoring_a_0_255_mask_is_an_error_not_a_table_of_nan(tmp_path: Path) -> 
     rows = score_case_draws(models, case, "gaussian", 0.0, n_draws=1, seed=0, device="cpu",
                             label_map={255: 1})  # fmt: skip
     assert not np.isnan(rows[0]["dice_lungs"])  # the class is annotated: scored, not nan
+
+
+@pytest.mark.parametrize("value", ["255:1", {"a": 1}, [1, 2]])
+def test_a_malformed_label_map_in_the_config_is_named(value) -> None:
+    with pytest.raises(ValueError, match=r"data\.label_map must map label values"):
+        DataConfig.from_dict({"label_map": value})
+    assert DataConfig.from_dict({"label_map": {"255": "1"}}).label_map == {255: 1}
