@@ -13,9 +13,11 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +104,12 @@ def export_torchscript(export: str | Path, out: str | Path, *, stem: str | None 
     model = member.model.float().eval()
     wrapper = _Exportable(model, both=False).eval()
     x = _example(member, data, int(model.factor))
-    with torch.no_grad():
+    buffer = io.BytesIO()
+    with torch.no_grad(), _quiet():
         traced = torch.jit.trace_module(
             wrapper, {"forward": (x,), "bottleneck": (x,)}, check_trace=False
         )
-    buffer = io.BytesIO()
-    torch.jit.save(traced, buffer)
+        torch.jit.save(traced, buffer)
     blob = buffer.getvalue()
     stem = stem or f"{Path(export).stem}-torchscript"
     spec = _spec(member, data, "torchscript", f"{stem}.pt", hashlib.sha256(blob).hexdigest())
@@ -127,23 +129,9 @@ def export_onnx(
     factor = int(model.factor)
     wrapper = _Exportable(model, both=True).eval()
     x = _example(member, data, factor)
-    names = {"input_names": ["image"], "output_names": ["logits", "bottleneck"]}
-    spatial = range(2, x.ndim)
     try:
-        if dynamo:
-            dims = {0: torch.export.Dim("batch", min=1, max=4096)}
-            dims.update({a: factor * torch.export.Dim(f"s{a}", min=1, max=4096 // factor)
-                         for a in spatial})  # fmt: skip
-            program = torch.onnx.export(wrapper, (x,), None, dynamic_shapes=({**dims},),
-                                        dynamo=True, verbose=False, **names)  # fmt: skip
-            blob = program.model_proto.SerializeToString()
-        else:
-            axes = {0: "batch", **{a: f"s{a}" for a in spatial}}
-            latent = {0: "batch", **{a: f"l{a}" for a in spatial}}
-            buffer = io.BytesIO()
-            torch.onnx.export(wrapper, (x,), buffer, dynamo=False, **names,
-                              dynamic_axes={"image": axes, "logits": axes, "bottleneck": latent})  # fmt: skip
-            blob = buffer.getvalue()
+        with _quiet():
+            blob = _onnx_bytes(wrapper, x, factor, dynamo)
     except ImportError as exc:
         raise RuntimeError(
             f"ONNX export needs onnx and onnxscript ({exc}): pip install 'napari-vqseg[onnx]'"
@@ -151,6 +139,35 @@ def export_onnx(
     stem = stem or f"{Path(export).stem}-onnx"
     spec = _spec(member, data, "onnx", f"{stem}.onnx", hashlib.sha256(blob).hexdigest())
     return _write(Path(out), stem, ".onnx", blob, spec)
+
+
+def _onnx_bytes(wrapper: nn.Module, x: torch.Tensor, factor: int, dynamo: bool) -> bytes:
+    """The ONNX file of ``wrapper`` (batch and spatial sizes free, in multiples of ``factor``)."""
+    names: dict[str, Any] = {"input_names": ["image"], "output_names": ["logits", "bottleneck"]}
+    spatial = range(2, x.ndim)
+    if dynamo:
+        dims = {0: torch.export.Dim("batch", min=1, max=4096)}
+        dims.update({a: factor * torch.export.Dim(f"s{a}", min=1, max=4096 // factor)
+                     for a in spatial})  # fmt: skip
+        program = torch.onnx.export(wrapper, (x,), None, dynamic_shapes=(dims,), dynamo=True,
+                                    verbose=False, **names)  # fmt: skip
+        return program.model_proto.SerializeToString()
+    axes = {0: "batch", **{a: f"s{a}" for a in spatial}}
+    latent = {0: "batch", **{a: f"l{a}" for a in spatial}}
+    buffer = io.BytesIO()
+    torch.onnx.export(wrapper, (x,), buffer, dynamo=False, **names,
+                      dynamic_axes={"image": axes, "logits": axes, "bottleneck": latent})  # fmt: skip
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Exporting on purpose: no deprecation notes for TorchScript / the older ONNX exporter,
+    no tracer notes for the network's shape checks (the loader pads to ``divisible_by``)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        yield
 
 
 def export_formats(

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from vqseg_core.checkpoint import CheckpointError
 from vqseg_core.modelset.foreign_net import (
     ForeignModelError,
     ForeignNetwork,
@@ -85,7 +87,12 @@ def member_from_yaml(
             "settings; choose the file yourself (Files...) if you trust it"
         )
     recipe = recipe_for(DataConfig.from_dict(spec.data))
-    net, sha = load_network(spec, recipe)
+    try:
+        net, sha = load_network(spec, recipe)
+    except CheckpointError as exc:  # about the network file: name the YAML too
+        if exc.path is None or Path(exc.path) == spec.path:
+            raise
+        raise ForeignModelError(spec.path, f"its file {exc.path}: {exc.cause}") from None
     outside = sorted(v for v in spec.classes if v >= net.out_channels)
     if outside:
         raise ForeignModelError(
@@ -133,7 +140,9 @@ def load_network(spec: ForeignSpec, recipe: Any) -> tuple[ForeignNetwork, str]:
 
 def _torchscript(spec: ForeignSpec, data: bytes) -> TorchBackend:
     try:
-        module = torch.jit.load(io.BytesIO(data), map_location="cpu")
+        with warnings.catch_warnings():  # "torch.jit.load is deprecated": the user chose it
+            warnings.filterwarnings("ignore", r".*torch\.jit", DeprecationWarning)
+            module = torch.jit.load(io.BytesIO(data), map_location="cpu")
     except Exception as exc:  # a corrupt archive, a pickle, anything else
         raise ForeignModelError(spec.file, f"not a TorchScript file ({_first_line(exc)})") from None
     if spec.bottleneck is not None:

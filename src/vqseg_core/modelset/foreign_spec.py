@@ -98,17 +98,21 @@ def read_spec(path: str | Path) -> ForeignSpec:
     """
     import yaml
 
+    from vqseg_core.checkpoint import CheckpointError
     from vqseg_core.checkpoint.files import read_regular_file
 
     path = Path(path)
-    raw = read_regular_file(path, max_bytes=MAX_YAML_BYTES, what="model YAML")
+    try:
+        raw = read_regular_file(path, max_bytes=MAX_YAML_BYTES, what="model YAML")
+    except CheckpointError as exc:
+        raise ForeignModelError(exc.path, exc.cause) from None
     try:
         doc = yaml.safe_load(raw.decode("utf-8"))
         if not isinstance(doc, dict):
             raise ForeignModelError(path, f"expected a mapping of keys ('format: {FORMAT}', ...)")
         _count(doc, path, [0])
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ForeignModelError(path, f"not a readable YAML file: {exc}") from None
+        raise ForeignModelError(path, f"not a readable YAML file: {_one_line(exc)}") from None
     except RecursionError:
         raise ForeignModelError(path, "nested too deeply: not a model description") from None
     return _spec(path, doc)
@@ -263,3 +267,12 @@ def _count(value: Any, path: Path, seen: list[int]) -> None:
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _one_line(exc: Exception) -> str:
+    """A YAML or decoding error in one line (the problem and where)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())[:200]

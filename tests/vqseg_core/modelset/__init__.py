@@ -1,0 +1,1 @@
+"""Model sets: members, exports, your own models."""
