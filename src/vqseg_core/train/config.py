@@ -21,8 +21,19 @@ import yaml
 
 from vqseg_core.data.spec import DataConfig, section_from_dict
 from vqseg_core.models.config import ModelConfig
+from vqseg_core.train.config_check import (
+    EXPORT_DTYPES,
+    NAME,
+    check_config,
+    check_types,
+    integer_at_least,
+    number_in,
+    require,
+    show,
+)
 
 __all__ = [
+    "EXPORT_DTYPES",
     "PRECISIONS",
     "DataConfig",
     "LoggingConfig",
@@ -47,6 +58,14 @@ class OptimConfig:
     batch_size: int = 4
     grad_clip: float | None = None
 
+    def __post_init__(self) -> None:
+        _check_fields(self, "optim")
+        number_in("optim.lr", self.lr, 0, 1, low_open=True)
+        number_in("optim.weight_decay", self.weight_decay, 0, 1)
+        integer_at_least("optim.batch_size", self.batch_size, 1, 65536)
+        if self.grad_clip is not None:
+            number_in("optim.grad_clip", self.grad_clip, 0, 1e6, low_open=True)
+
 
 @dataclass(frozen=True)
 class ScheduleConfig:
@@ -64,6 +83,14 @@ class ScheduleConfig:
     checkpoint_every: int = 50
     checkpoint_minutes: float | None = 10.0
 
+    def __post_init__(self) -> None:
+        _check_fields(self, "schedule")
+        integer_at_least("schedule.steps", self.steps, 1, 10**9)
+        integer_at_least("schedule.val_every", self.val_every, 1)
+        integer_at_least("schedule.checkpoint_every", self.checkpoint_every, 1)
+        if self.checkpoint_minutes is not None:
+            number_in("schedule.checkpoint_minutes", self.checkpoint_minutes, 0, 1e6, low_open=True)
+
 
 @dataclass(frozen=True)
 class LoggingConfig:
@@ -71,6 +98,13 @@ class LoggingConfig:
 
     export_dtype: str = "float16"
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "logging")
+        require(
+            "logging.export_dtype", self.export_dtype, self.export_dtype in EXPORT_DTYPES,
+            f"one of {EXPORT_DTYPES}",
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,12 +121,10 @@ class TrainConfig:
     name: str = "run"
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.schedule.steps < 1:
-            raise ValueError(f"schedule.steps must be >= 1, got {self.schedule.steps}")
-        if self.optim.batch_size < 1:
-            raise ValueError(f"optim.batch_size must be >= 1, got {self.optim.batch_size}")
+        require("precision", self.precision, self.precision in PRECISIONS, f"one of {PRECISIONS}")
+        integer_at_least("seed", self.seed, 0, 2**32 - 1)
+        ok = isinstance(self.name, str) and NAME.fullmatch(self.name) is not None
+        require("name", self.name, ok, f"a plain file name ({NAME.pattern})")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (tuples become lists, label keys stay ints in YAML, strings in JSON)."""
@@ -108,6 +140,16 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+def _check_fields(section: Any, name: str) -> None:
+    """Check a section's values against its field types (a whole float becomes an int)."""
+    values = {f.name: getattr(section, f.name) for f in fields(section)}
+    check_types(type(section), values, name)
+    for f in fields(section):
+        value = values[f.name]
+        if str(f.type).startswith("int") and isinstance(value, float):
+            object.__setattr__(section, f.name, int(value))
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -117,15 +159,37 @@ def _plain(value: Any) -> Any:
 
 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
-    """Build a :class:`TrainConfig` from nested dicts; unknown keys raise ``ValueError``."""
+    """Build a :class:`TrainConfig` from nested dicts.
+
+    Raises:
+        ValueError: an unknown key, a section that is not a mapping, or a value of the wrong
+            type or out of range (the message names the key and the value).
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"a config must be a mapping of sections, got {show(data)}")
     data = dict(data)
     kwargs: dict[str, Any] = {}
     for section, cls in _SECTIONS.items():
-        kwargs[section] = section_from_dict(cls, data.pop(section, None), section)
+        values = data.pop(section, None)
+        if values is not None and not isinstance(values, dict):
+            raise ValueError(
+                f"config section {section!r} must be a mapping of keys to values, "
+                f"got {type(values).__name__} {show(values)}"
+            )
+        check_types(cls, values or {}, section)
+        try:
+            kwargs[section] = section_from_dict(cls, values, section)
+        except (TypeError, ValueError) as exc:
+            text = str(exc)
+            if text.startswith(f"{section}.") or "config section" in text:
+                raise
+            raise ValueError(f"{section}.{text}" if text.split()[0] in cls.__dataclass_fields__
+                             else f"config section {section!r}: {text}") from None  # fmt: skip
     top = {f.name for f in fields(TrainConfig)} - set(_SECTIONS)
-    unknown = sorted(set(data) - top)
+    unknown = sorted(set(data) - top, key=str)
     if unknown:
         raise ValueError(f"unknown top-level config keys: {unknown}")
+    check_types(TrainConfig, data, "")
     return TrainConfig(**kwargs, **data)
 
 
@@ -134,13 +198,15 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     for item in overrides:
         key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"override must look like section.key=value, got {item!r}")
+        parts = key.strip().split(".")
+        if not sep or not all(p.strip() for p in parts):
+            raise ValueError(f"override must look like section.key=value, got {show(item)}")
+        parts = [p.strip() for p in parts]
         try:
             value = yaml.safe_load(raw) if raw else None
-        except yaml.YAMLError as exc:
-            raise ValueError(f"override {item!r}: value is not valid YAML ({exc})") from exc
-        parts = key.strip().split(".")
+        except (yaml.YAMLError, ValueError) as exc:
+            text = " ".join(str(exc).split())
+            raise ValueError(f"override {show(item)}: value is not valid YAML ({text})") from None
         if len(parts) == 1:
             data[parts[0]] = value
         elif len(parts) == 2:
@@ -160,15 +226,25 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"cannot read config {path}: {exc}") from exc
+    except (OSError, yaml.YAMLError, ValueError, UnicodeDecodeError) as exc:
+        text = " ".join(str(exc).split())
+        raise ValueError(f"cannot read config {path}: {text}") from None
     if not isinstance(data, dict):
         raise ValueError(f"config {path} must be a mapping of sections")
     data = apply_overrides(data, overrides or [])
-    dataset = (data.get("data") or {}).get("dataset")
-    if dataset and not Path(str(dataset)).is_absolute() and not str(dataset).startswith("sample:"):
-        data["data"]["dataset"] = str((path.parent / str(dataset)).resolve())
-    return config_from_dict(data)
+    section = data.get("data")
+    dataset = section.get("dataset") if isinstance(section, dict) else None
+    if (
+        isinstance(dataset, str) and dataset
+        and not Path(dataset).is_absolute() and not dataset.startswith("sample:")
+    ):  # fmt: skip
+        section["dataset"] = str((path.parent / dataset).resolve())
+    try:
+        config = config_from_dict(data)
+        check_config(config)
+    except ValueError as exc:
+        raise ValueError(f"config {path}: {exc}") from None
+    return config
 
 
 def dump_config(config: TrainConfig) -> str:

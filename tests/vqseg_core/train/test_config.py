@@ -28,6 +28,7 @@ def _full_config(dataset: str) -> TrainConfig:
         model=ModelConfig(
             kind="vqunet",
             spatial_dims=3,
+            out_channels=3,
             channels=(8, 16, 32),
             norm_groups=4,
             codebook_size=64,
@@ -38,7 +39,7 @@ def _full_config(dataset: str) -> TrainConfig:
         ),
         data=DataConfig(
             dataset=dataset,
-            recipe="prostate_mr",
+            recipe="prostate_mri",
             image_size=None,
             patch_size=(32, 32, 16),
             labels={1: "peripheral", 2: "transition"},
