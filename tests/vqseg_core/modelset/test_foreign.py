@@ -172,3 +172,24 @@ def test_a_bottleneck_hook_gives_latent_maps_and_none_gives_masks_only(tmp_path:
         plain.model.encode(torch.zeros(1, 1, 64, 64))
     with pytest.raises(ValueError, match="probes"):
         plain.model.paths(torch.zeros(1, 1, 64, 64))
+
+
+def test_the_readme_example_loads(tmp_path: Path) -> None:
+    """The YAML of the README's "Your own model" section, with seeded weights, is a member
+    whose bottleneck is the deepest block (1/8 of the input)."""
+    import re
+
+    from monai.networks.nets import UNet
+    from safetensors.torch import save_file
+
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Your own model", 1)[1]
+    text = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    spec = yaml.safe_load(text)
+    net = UNet(**spec["monai"]["args"])
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, tmp_path / spec["file"])
+    (tmp_path / "my-unet.yaml").write_text(text)
+    member = member_from_yaml(tmp_path / "my-unet.yaml")
+    assert member.name == "My UNet" and member.classes == {1: "lungs", 2: "heart"}
+    with torch.inference_mode():
+        assert member.model.encode(torch.rand(1, 1, 250, 250)).features.shape == (1, 128, 32, 32)
