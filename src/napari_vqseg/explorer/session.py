@@ -31,6 +31,7 @@ import numpy as np
 from napari_vqseg.explorer import workers
 from napari_vqseg.explorer.settings import FROM_FILES, ExplorerSettings
 from napari_vqseg.explorer.state import (
+    MIB,
     AnalysisKey,
     Job,
     JobTracker,
@@ -84,7 +85,8 @@ class ExplorerSession:
     """The explorer's state and decisions, without Qt.
 
     Args:
-        cache_items: analysis results kept (least recently used evicted first).
+        cache_items: analysis results kept (least recently used evicted first; the bound in
+            bytes is the settings' ``cache_mib``, applied on each :meth:`analyse`).
     """
 
     def __init__(self, cache_items: int = 24) -> None:
@@ -94,6 +96,7 @@ class ExplorerSession:
         self.settings = ExplorerSettings()
         self.view: Any | None = None
         self.view_key: AnalysisKey | None = None
+        self._keyed: tuple[Any, AnalysisKey] | None = None
         self.sweep_rows: list[dict[str, Any]] = []
         self.sweep_units = ""
 
@@ -252,7 +255,9 @@ class ExplorerSession:
             request = self.request(settings, image, spacing, focus)
         except (ValueError, LookupError) as err:
             return Step("refuse", message=_text(err))
+        self.cache.resize(max_bytes=settings.cache_mib * MIB)
         key = self.cache_key(request, gt)
+        self._keyed = (request, key)  # forget_if_stale(request) hashes the image only once
         cached = self.cache.get(key)
         if cached is not None:
             self.jobs.cancel_all("analyse")
@@ -281,7 +286,8 @@ class ExplorerSession:
         export would pair them with the new set's name and hashes). Returns whether it did."""
         if self.view_key is None or request is None:
             return False
-        new = self.cache_key(request)
+        keyed = self._keyed
+        new = keyed[1] if keyed and keyed[0] is request else self.cache_key(request)
         old = self.view_key
         if (old.models, old.image, old.spacing) == (new.models, new.image, new.spacing):
             return False  # the same image and set (fewer or more of its models: still valid)

@@ -9,7 +9,8 @@ and seed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import os
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 FROM_FILES = "From files..."
@@ -22,6 +23,18 @@ BOTTLENECK = "bottleneck"
 """The latent shown by default (the engine's name of the deepest latent)."""
 
 _RENAMED = {"pair": "models", "pair_files": "model_files"}  # version 1 -> 2
+
+CACHE_MIB_ENV = "VQSEG_EXPLORER_CACHE_MIB"
+"""Environment variable: the default of :attr:`ExplorerSettings.cache_mib` (else 2048)."""
+
+
+def _default_cache_mib() -> int:
+    """``$VQSEG_EXPLORER_CACHE_MIB`` as a whole number of MiB, else 2048."""
+    text = os.environ.get(CACHE_MIB_ENV, "").strip()
+    try:
+        return max(0, int(text)) if text else 2048
+    except ValueError:
+        return 2048
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,13 @@ class ExplorerSettings:
         image_layer: name of the image layer analysed.
         gt_layer: name of the ground-truth Labels layer, or ``None``.
         side_by_side: grid mode, one panel per model, linked cameras.
+        cache_mib: memory for remembered results, in MiB (2**20 bytes; default 2048, or
+            ``$VQSEG_EXPLORER_CACHE_MIB``). Each result (masks, latent maps, the corrupted
+            image) is kept so that revisiting a setting is instant; beyond this bound (and
+            beyond 24 results) the least recently used are forgotten. A 512 x 512 x 300 CT's
+            result takes several hundred MiB; one larger than the bound is not kept; 0 keeps
+            none. Results are keyed by a hash of the whole image and ground truth, so any edit
+            of either is recomputed.
     """
 
     models: str = ""
@@ -59,8 +79,14 @@ class ExplorerSettings:
     image_layer: str | None = None
     gt_layer: str | None = None
     side_by_side: bool = True
+    cache_mib: int = field(default_factory=_default_cache_mib)
 
     def __post_init__(self) -> None:
+        if isinstance(self.cache_mib, bool) or int(self.cache_mib) != self.cache_mib:
+            raise ValueError(f"cache_mib must be a whole number of MiB, got {self.cache_mib!r}")
+        if self.cache_mib < 0:
+            raise ValueError(f"cache_mib must be >= 0, got {self.cache_mib}")
+        object.__setattr__(self, "cache_mib", int(self.cache_mib))
         object.__setattr__(self, "model_files", tuple(str(p) for p in self.model_files or ()))
         if self.keys is not None:
             object.__setattr__(self, "keys", tuple(str(k) for k in self.keys))

@@ -8,44 +8,119 @@ owns one :class:`ResultCache` and one :class:`JobTracker`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
+import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+MIB = 2**20
+DEFAULT_CACHE_BYTES = 2048 * MIB
+"""The result cache's default bound (see :attr:`ExplorerSettings.cache_mib`)."""
+
+_CHUNK = 16 * MIB  # arrays above 4 chunks are hashed chunk by chunk on several threads
+
 
 def array_fingerprint(array: Any) -> str:
-    """A cheap content id of an array: shape, dtype and a hash of a strided sample of its values."""
-    arr = np.asarray(array)
-    flat = arr.reshape(-1)
-    step = max(1, flat.size // 65536)
-    digest = hashlib.blake2b(np.ascontiguousarray(flat[::step]).tobytes(), digest_size=8)
-    digest.update(f"{arr.shape}{arr.dtype}{flat.size}".encode())
-    if flat.size:
-        digest.update(np.float64(flat.astype(np.float64).sum()).tobytes())
+    """A content id of a whole array: blake2b over its shape, dtype and every byte.
+
+    Any edit changes it (unlike a strided sample plus the sum, which an edit that keeps the sum
+    and misses the sample, e.g. 200 label pixels erased and 200 painted elsewhere, left
+    unchanged). Arrays above 64 MiB are hashed in 16 MiB chunks on up to 4 threads (hashlib
+    releases the GIL) and the chunk digests hashed again; cost measured on a 512 x 512 x 300
+    float32 volume (300 MiB): see ``docs/benchmarks.md`` (B2).
+    """
+    arr = np.ascontiguousarray(np.asarray(array))
+    digest = hashlib.blake2b(f"{arr.shape}|{arr.dtype.str}|".encode(), digest_size=16)
+    if arr.dtype.hasobject:  # no bytes to hash: the values' text (never an image or labels)
+        digest.update(repr(arr.tolist()).encode())
+        return digest.hexdigest()
+    data = memoryview(arr.reshape(-1).view(np.uint8))
+    if len(data) <= 4 * _CHUNK:
+        digest.update(data)
+        return digest.hexdigest()
+    chunks = [data[i : i + _CHUNK] for i in range(0, len(data), _CHUNK)]
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for part in pool.map(_chunk_digest, chunks):
+            digest.update(part)
     return digest.hexdigest()
 
 
+def _chunk_digest(chunk: memoryview) -> bytes:
+    return hashlib.blake2b(chunk, digest_size=32).digest()
+
+
+def result_nbytes(value: Any) -> int:
+    """The bytes of the arrays a result holds (and so keeps alive while cached).
+
+    Walks dataclasses, mappings, lists, tuples and sets; counts each numpy array's buffer once
+    (a view counts its whole base array, which it keeps alive) and torch tensors' storages.
+    Other objects count 0 (a view holds names, numbers and a few small objects besides).
+    """
+    seen: set[int] = set()
+    stack = [value]
+    total = 0
+    while stack:
+        obj = stack.pop()
+        if obj is None or isinstance(obj, (str, bytes, int, float, complex)) or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            base = obj
+            while isinstance(base.base, np.ndarray):
+                base = base.base
+            if base is obj or id(base) not in seen:
+                seen.add(id(base))
+                total += base.nbytes
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            stack.extend(getattr(obj, f.name) for f in dataclasses.fields(obj))
+        elif isinstance(obj, Mapping):
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend(obj)
+        elif hasattr(obj, "untyped_storage"):  # a torch tensor
+            total += int(obj.untyped_storage().nbytes())
+    return total
+
+
 class ResultCache:
-    """A small LRU cache of analysis results (thread-safe; revisiting a setting is instant).
+    """An LRU cache of analysis results bounded in bytes and items (thread-safe; revisiting a
+    setting is instant).
+
+    A result's size is :func:`result_nbytes` (its arrays). Storing one evicts the least recently
+    used results until both bounds hold; a result larger than ``max_bytes`` on its own is not
+    stored (it would evict everything and still not fit).
 
     Args:
-        max_items: results kept; the least recently used is evicted first.
+        max_items: results kept at most.
+        max_bytes: bytes of results kept at most (default :data:`DEFAULT_CACHE_BYTES`; 0 keeps
+            nothing).
+        sizer: a result's size in bytes (default :func:`result_nbytes`).
     """
 
-    def __init__(self, max_items: int = 24) -> None:
-        if max_items < 1:
-            raise ValueError(f"max_items must be >= 1, got {max_items}")
+    def __init__(
+        self,
+        max_items: int = 24,
+        max_bytes: int = DEFAULT_CACHE_BYTES,
+        sizer: Callable[[Any], int] = result_nbytes,
+    ) -> None:
+        _check_bounds(max_items, max_bytes)
         self.max_items = max_items
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._sizer = sizer
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.evictions = 0
 
     def get(self, key: Hashable) -> Any | None:
         """The cached result of ``key`` (marked recently used), or ``None``."""
@@ -53,17 +128,40 @@ class ResultCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 self.hits += 1
-                return self._items[key]
+                return self._items[key][0]
             self.misses += 1
             return None
 
-    def put(self, key: Hashable, value: Any) -> None:
-        """Store a result, evicting the least recently used beyond ``max_items``."""
+    def put(self, key: Hashable, value: Any) -> bool:
+        """Store a result, evicting the least recently used beyond the bounds.
+
+        Returns:
+            Whether it was stored (``False``: larger than ``max_bytes`` on its own).
+        """
+        size = int(self._sizer(value))
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
+            self._drop(key)
+            if size > self.max_bytes:
+                return False
+            self._items[key] = (value, size)
+            self._bytes += size
+            self._evict()
+            return True
+
+    def resize(self, max_bytes: int | None = None, max_items: int | None = None) -> None:
+        """Change the bounds (``None``: unchanged), evicting what no longer fits."""
+        with self._lock:
+            max_bytes = self.max_bytes if max_bytes is None else int(max_bytes)
+            max_items = self.max_items if max_items is None else int(max_items)
+            _check_bounds(max_items, max_bytes)
+            self.max_bytes, self.max_items = max_bytes, max_items
+            self._evict()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the results held."""
+        with self._lock:
+            return self._bytes
 
     def __contains__(self, key: object) -> bool:
         with self._lock:
@@ -77,6 +175,25 @@ class ResultCache:
         """Forget everything."""
         with self._lock:
             self._items.clear()
+            self._bytes = 0
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._items.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry[1]
+
+    def _evict(self) -> None:
+        while self._items and (len(self._items) > self.max_items or self._bytes > self.max_bytes):
+            _, (_, size) = self._items.popitem(last=False)
+            self._bytes -= size
+            self.evictions += 1
+
+
+def _check_bounds(max_items: int, max_bytes: int) -> None:
+    if max_items < 1:
+        raise ValueError(f"max_items must be >= 1, got {max_items}")
+    if max_bytes < 0:
+        raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
 
 
 @dataclass
