@@ -8,6 +8,7 @@ these), so that a number looks the same wherever it is written.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import platform
@@ -54,16 +55,42 @@ def write_csv(
     columns = [c for c in first if any(c in r for r in rows)]
     for r in rows:
         columns += [k for k in r if k not in columns and not isinstance(r[k], list | dict)]
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, columns, extrasaction="ignore", restval="")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: csv_value(v) for k, v in r.items() if k in columns})
+    return write_text(path, buffer.getvalue())
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8, line endings as given) to ``path`` atomically.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, then replaces
+    ``path``: a full disk or a kill leaves ``path`` as it was (never empty or cut short).
+    Creates the folder.
+
+    Raises:
+        OSError: the folder cannot be created or written (``filename`` names the path).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        try:
+            os.fchmod(fd, path.stat().st_mode & 0o7777)
+        except OSError:  # a new file: readable by all, as open() would make it under umask 022
+            os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, columns, extrasaction="ignore", restval="")
-            writer.writeheader()
-            for r in rows:
-                writer.writerow({k: csv_value(v) for k, v in r.items() if k in columns})
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is None:  # a write or fsync: name the file it was for
+            exc.filename = str(path)
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -215,7 +215,7 @@ def _read_meta(json_path: Path) -> dict[str, Any]:
         raise CheckpointError(json_path, f"cannot read file: {exc}") from exc
     try:
         meta = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, or an integer of thousands of digits
         raise CheckpointError(json_path, f"malformed JSON: {exc}") from exc
     checks = {
         "format": lambda v: v == WEIGHTS_FORMAT,

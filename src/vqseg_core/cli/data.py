@@ -7,7 +7,8 @@ Examples::
     vqseg-data prepare jsrt --source /data/jsrt_scr --out data/jsrt --size 512
     vqseg-data prepare brain-colin27 --out data/colin --install
 
-Exit codes: 0 success, 2 user error (message on stderr, no traceback).
+Exit codes: 0 success, 2 error (one line on stderr; the traceback with ``--debug``), 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from vqseg_core.cli._errors import add_debug_flag, run_main
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``vqseg-data``."""
@@ -26,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vqseg-data", description="List and prepare datasets for napari-vqseg."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="known datasets, their origin, licence and presence here")
+    add_debug_flag(parser)
+    listing = sub.add_parser("list", help="known datasets, their origin, licence and presence here")
+    add_debug_flag(listing, sub=True)
     prep = sub.add_parser("prepare", help="build a ready dataset (images/, masks/, dataset.json)")
     prep.add_argument("name", help="dataset name (see `vqseg-data list`)")
     prep.add_argument("--out", type=Path, required=True, help="output folder")
@@ -44,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prep.add_argument("--channel", type=int, default=0, help="msd: image channel (default 0)")
     prep.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_debug_flag(prep, sub=True)
     return parser
 
 
@@ -54,13 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its message
         return int(exc.code or 0)
-    try:
-        if args.command == "list":
-            return _list()
-        return _prepare(args)
-    except (ValueError, OSError) as err:
-        print(f"vqseg-data: error: {err}", file=sys.stderr)
-        return 2
+    return run_main(
+        "vqseg-data",
+        lambda: _list() if args.command == "list" else _prepare(args),
+        debug=args.debug,
+        where=getattr(args, "out", None),
+        interrupted="run the same command again (with --force) to start the dataset afresh",
+    )
 
 
 def _list() -> int:

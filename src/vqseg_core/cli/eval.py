@@ -11,8 +11,10 @@ Examples::
     vqseg-eval seeds --noise vqunet:1:eval/s1/noise --noise vqunet:2:eval/s2/noise --out eval/seeds
     torchrun --nproc-per-node 2 -m vqseg_core.cli.eval noise data/jsrt --pair chest-xray --out eval/noise
 
-Re-running a command into the same ``--out`` skips the cells already computed.
-Exit codes: 0 success, 2 user error (message on stderr, no traceback), 130 interrupted.
+Re-running a command into the same ``--out`` skips the cells already computed; a folder
+holding files ``vqseg-eval`` did not write is refused unless ``--overwrite``.
+Exit codes: 0 success, 2 error (one line on stderr; the traceback with ``--debug``), 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from vqseg_core.cli._errors import UserError, add_debug_flag, run_main
+from vqseg_core.cli._eval_runs import _ood, _seeds
+from vqseg_core.cli._outdir import check_out, check_out_file, mark_out
 
 PAPER_LEVELS = ("0", "1", "10", "20", "30")
 PAPER_KINDS = ("gaussian", "salt_and_pepper", "poisson")
-
-
-class UserError(Exception):
-    """A problem with the arguments or the inputs: reported in one line, exit code 2."""
+__all__ = ["UserError", "build_parser", "main"]
 
 
 def _add_pairs(p: argparse.ArgumentParser) -> None:
@@ -94,6 +96,13 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"))
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_overwrite(p)
+
+
+def _add_overwrite(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into an --out holding files vqseg-eval did not write")  # fmt: skip
+    add_debug_flag(p, sub=True)
 
 
 def _add_noise(p: argparse.ArgumentParser, draws: int) -> None:
@@ -165,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("runs", type=Path, nargs="+", help="vqseg-eval output folders")
     report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     report.add_argument("--title", default="vqseg robustness report")
+    _add_overwrite(report)
     seeds = sub.add_parser(
         "seeds", help="mean ± sd across training seeds of noise/latent/shift output folders"
     )
@@ -177,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--label", action="append", default=[], metavar="VARIANT=NAME", help="names in tables"
     )
     seeds.add_argument("--out", type=Path, required=True, help="folder for seeds.md, CSV, PNG")
+    _add_overwrite(seeds)
+    add_debug_flag(parser)
     return parser
 
 
@@ -271,46 +283,6 @@ def _slabs(args: argparse.Namespace, cases: list, pairs: list) -> list:
         raise UserError(str(exc)) from exc
 
 
-def _seeds(args: argparse.Namespace) -> int:
-    from vqseg_core.evaluation.seeds import Run, summarise_seeds
-
-    try:
-        runs = {k: [Run.parse(v) for v in getattr(args, k)] for k in ("noise", "latent", "shift")}
-        labels = dict(item.split("=", 1) for item in args.label)
-    except ValueError as exc:
-        raise UserError(f"{exc} (labels look like VARIANT=NAME)") from exc
-    if not any(runs.values()):
-        raise UserError("give at least one --noise, --latent or --shift VARIANT:SEED:DIR")
-    try:
-        path = summarise_seeds(
-            runs["noise"], runs["latent"], args.out, labels, shift_runs=runs["shift"]
-        )
-    except FileNotFoundError as exc:
-        raise UserError(str(exc)) from exc
-    print(f"vqseg-eval: wrote {path}", file=sys.stderr)
-    return 0
-
-
-def _ood(args: argparse.Namespace, pairs: list, selection: Any) -> int:
-    from dataclasses import replace
-
-    from vqseg_core.evaluation import dataset_name, select_cases
-    from vqseg_core.evaluation.ood import run_ood
-    from vqseg_core.perturb import Corruption
-
-    if len(pairs) != 1:
-        raise UserError("ood takes one model set")
-    train = select_cases(args.dataset, replace(selection, split="train"))
-    heldout = select_cases(args.dataset, replace(selection, split="val"))
-    shifted = {dataset_name(d): select_cases(d, type(selection)(split="all")) for d in args.shifted}
-    kind, level = args.corrupt
-    files = run_ood(pairs[0], train, heldout, shifted, args.out,
-                    corruption=Corruption(kind, float(level), 0), source=dataset_name(args.dataset))  # fmt: skip
-    for path in files.values():
-        print(path)
-    return 0
-
-
 def _run(args: argparse.Namespace) -> int:
     from vqseg_core.evaluation import (
         NoiseConfig,
@@ -325,13 +297,17 @@ def _run(args: argparse.Namespace) -> int:
     )
 
     if args.command == "report":
+        check_out_file(args.out, overwrite=args.overwrite)
         path = build_report(args.runs, args.out, args.title)
         print(f"vqseg-eval: wrote {path}", file=sys.stderr)
         return 0
+    check_out(args.out, args.command, overwrite=args.overwrite)
     if args.command == "seeds":
+        mark_out(args.out, args.command)
         return _seeds(args)
     pairs = _pairs(args)
     selection = _selection(args, pairs)
+    mark_out(args.out, args.command)
     if args.command == "ood":
         return _ood(args, pairs, selection)
     shard = setup_shard()
@@ -381,16 +357,10 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``vqseg-eval``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    from vqseg_core.io import ImageLoadError
-
-    try:
-        return _run(args)
-    except (UserError, ValueError, ImageLoadError) as exc:
-        print(f"vqseg-eval: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("vqseg-eval: interrupted; re-run with the same --out to resume", file=sys.stderr)
-        return 130
+    return run_main(
+        "vqseg-eval", lambda: _run(args), debug=args.debug, where=args.out,
+        interrupted="re-run with the same --out to resume",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

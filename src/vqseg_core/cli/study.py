@@ -10,7 +10,8 @@ Examples::
 
 Every stage resumes: finished runs and evaluated (run, dataset) cells are skipped. Several
 ``train`` processes may share one study folder (each takes the next free run).
-Exit codes: 0 success, 2 user error, 130 interrupted.
+Exit codes: 0 success, 2 error (one line on stderr; the traceback with ``--debug``), 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from vqseg_core.cli._errors import add_debug_flag, run_main
+
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``vqseg-study``."""
     parser = argparse.ArgumentParser(
         prog="vqseg-study",
         description="Train, evaluate and summarise a matched multi-seed study.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    add_debug_flag(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("status", "which runs are finished, partial or missing"),
@@ -39,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("study", type=Path, help="the study file (YAML)")
         p.add_argument("--out", type=Path, required=True, help="the study folder")
         p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+        add_debug_flag(p, sub=True)
         if name in ("train", "all"):
             p.add_argument("--limit", type=int, help="train at most this many runs now")
         if name in ("summary", "all"):
@@ -64,7 +70,9 @@ def _status(spec, out: Path) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from vqseg_core.study.spec import load_study
+    from vqseg_core.train.run_guard import check_out_folder
 
+    check_out_folder(args.out)
     spec = load_study(args.study)
     if args.command == "status":
         return _status(spec, args.out)
@@ -89,14 +97,10 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``vqseg-study``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except ValueError as exc:
-        print(f"vqseg-study: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("vqseg-study: interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
+    return run_main(
+        "vqseg-study", lambda: _run(args), debug=args.debug, where=args.out,
+        interrupted="run the same command again to resume",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

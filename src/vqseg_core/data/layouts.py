@@ -284,7 +284,7 @@ def _check_matched(
 def _json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: bad JSON, bad UTF-8, huge integers
         raise ValueError(f"cannot read {path}: {err}") from err
     if not isinstance(data, dict):
         raise ValueError(f"{path} must hold a JSON object")

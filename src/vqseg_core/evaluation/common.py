@@ -13,7 +13,7 @@ from typing import Any
 # the one case loader lives in vqseg_core.data.cases (re-exported for existing imports)
 from vqseg_core.data.cases import LoadedCase as LoadedCase
 from vqseg_core.data.cases import load_case as load_case
-from vqseg_core.reporting import jsonable, versions, write_csv
+from vqseg_core.reporting import jsonable, versions, write_csv, write_text
 
 __all__ = ["LoadedCase", "ModelSource", "PairSource", "case_seed", "checked_truth", "load_case", "pair_id",
            "pair_summary", "versions", "write_csv", "write_settings"]  # fmt: skip
@@ -107,5 +107,5 @@ def write_settings(out: Path, command: str, settings: dict[str, Any], pairs: Seq
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     path = out / "settings.json"
-    path.write_text(json.dumps(jsonable(data), indent=2, default=str), encoding="utf-8")
+    write_text(path, json.dumps(jsonable(data), indent=2, default=str))
     return path

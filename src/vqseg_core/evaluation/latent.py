@@ -37,7 +37,7 @@ from vqseg_core.evaluation.noise import (
 from vqseg_core.evaluation.sharding import Cell, Shard, run_cells
 from vqseg_core.evaluation.store import CellStore
 from vqseg_core.perturb import Corruption
-from vqseg_core.reporting import slug, write_csv
+from vqseg_core.reporting import slug, write_csv, write_text
 
 
 def latent_case(
@@ -155,7 +155,7 @@ def write_latent_outputs(
     parts = ["## Latent-space robustness", "", latent_table(rows)]
     parts += [latent_level_table(rows, kind) for kind in kinds]
     files["table"] = out / "table.md"
-    files["table"].write_text("\n".join(parts), encoding="utf-8")
+    write_text(files["table"], "\n".join(parts))
     for dataset, pair in dict.fromkeys((r["dataset"], r["pair"]) for r in rows):
         group = [r for r in rows if (r["dataset"], r["pair"]) == (dataset, pair)]
         for kind in kinds:

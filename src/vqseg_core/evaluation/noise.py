@@ -19,7 +19,7 @@ from vqseg_core.evaluation.segmentation import score_case_draws
 from vqseg_core.evaluation.sharding import Cell, Shard, run_cells
 from vqseg_core.evaluation.store import CellStore, cell_key
 from vqseg_core.perturb import PAPER_KINDS, Corruption, get_spec
-from vqseg_core.reporting import slug, write_csv
+from vqseg_core.reporting import slug, write_csv, write_text
 from vqseg_core.robustness import PAPER_LEVELS
 
 ROW_FIRST = ("dataset", "pair", "pair_id", "case_id", "model", "kind", "level", "n_draws", "seed")
@@ -203,7 +203,7 @@ def write_noise_outputs(
     for kind in kinds:
         parts += [noise_table(rows, kind, "dice_mean"), noise_table(rows, kind, "hd95_mean")]
     files["table"] = out / "table.md"
-    files["table"].write_text("\n".join(parts), encoding="utf-8")
+    write_text(files["table"], "\n".join(parts))
     for dataset, pair in dict.fromkeys((r["dataset"], r["pair"]) for r in rows):
         group = [r for r in rows if (r["dataset"], r["pair"]) == (dataset, pair)]
         for kind in kinds:

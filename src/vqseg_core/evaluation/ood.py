@@ -20,7 +20,7 @@ from vqseg_core.data.layouts import Case
 from vqseg_core.engine.frame import make_draws, prepare
 from vqseg_core.evaluation.common import case_seed, load_case
 from vqseg_core.perturb import Corruption
-from vqseg_core.reporting import write_csv
+from vqseg_core.reporting import write_csv, write_text
 
 __all__ = ["member_summary", "run_ood"]
 
@@ -104,5 +104,5 @@ def run_ood(
             f"| {m.name} | held-out (no shift) | - | {len(base)} | {100 * unusual:.0f} % |"
         )
     files["table"] = out / "table.md"
-    files["table"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text(files["table"], "\n".join(lines) + "\n")
     return files

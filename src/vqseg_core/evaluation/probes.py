@@ -163,7 +163,7 @@ def run_probes(
 
     from vqseg_core.evaluation.common import write_settings
     from vqseg_core.evaluation.noise import EvalResult
-    from vqseg_core.reporting import write_csv
+    from vqseg_core.reporting import write_csv, write_text
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -178,7 +178,7 @@ def run_probes(
     for metric in classes:
         parts += [f"### {metric}", "", probe_table(rows, metric)]
     result.files["table"] = out / "table.md"
-    result.files["table"].write_text("\n".join(parts), encoding="utf-8")
+    write_text(result.files["table"], "\n".join(parts))
     settings = {"dataset": dataset, "cases": [c.case_id for c in cases], "kinds": list(kinds),
                 "levels": list(levels), "seed": seed}  # fmt: skip
     result.files["settings"] = write_settings(out, "probe", settings, models_list)

@@ -127,7 +127,6 @@ left out and counted; latent variance is the per-element population variance acr
 <h2>Versions</h2><table><tbody>{version_rows}</tbody></table>
 </body></html>
 """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    from vqseg_core.reporting import write_text
+
+    return write_text(Path(path), page)

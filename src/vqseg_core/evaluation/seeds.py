@@ -14,6 +14,7 @@ same network and are taken once.
 from __future__ import annotations
 
 import csv
+import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -211,14 +212,15 @@ def write_seed_csv(
     means: dict[tuple[str, str, float], dict[int, float]], metric: str, path: Path
 ) -> Path:
     """One row per network, kind, level and seed: the case mean of ``metric``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["network", "kind", "level", "seed", metric])
-        for (net, kind, level), by_seed in sorted(means.items()):
-            for seed, value in sorted(by_seed.items()):
-                w.writerow([net, kind, level, seed, f"{value:.6g}"])
-    return path
+    from vqseg_core.reporting import write_text
+
+    buffer = io.StringIO(newline="")
+    w = csv.writer(buffer)
+    w.writerow(["network", "kind", "level", "seed", metric])
+    for (net, kind, level), by_seed in sorted(means.items()):
+        for seed, value in sorted(by_seed.items()):
+            w.writerow([net, kind, level, seed, f"{value:.6g}"])
+    return write_text(path, buffer.getvalue())
 
 
 NOISE_METRICS = {
@@ -274,5 +276,6 @@ def summarise_seeds(
         "seeds the difference is positive. With three seeds, treat these as a spread, not a test.",
     ]
     path = out / "seeds.md"
-    path.write_text("\n".join(sections) + "\n", encoding="utf-8")
-    return path
+    from vqseg_core.reporting import write_text
+
+    return write_text(path, "\n".join(sections) + "\n")

@@ -17,7 +17,7 @@ from vqseg_core.evaluation.noise import ROW_FIRST, EvalResult
 from vqseg_core.evaluation.segmentation import score_case_draws
 from vqseg_core.evaluation.sharding import Cell, Shard, run_cells
 from vqseg_core.evaluation.store import CellStore, cell_key
-from vqseg_core.reporting import write_csv
+from vqseg_core.reporting import write_csv, write_text
 
 
 def run_shift(
@@ -93,9 +93,7 @@ def run_shift(
     csv_rows = [{k: v for k, v in r.items() if k not in drop} for r in result.rows]
     result.files["csv"] = write_csv(out / "shift.csv", csv_rows, ("role", "domain", *ROW_FIRST))
     result.files["table"] = out / "table.md"
-    result.files["table"].write_text(
-        "## Domain shift\n\n" + shift_table(result.rows), encoding="utf-8"
-    )
+    write_text(result.files["table"], "## Domain shift\n\n" + shift_table(result.rows))
     settings = {
         "in_domain": {"dataset": in_domain[0], "cases": [c.case_id for c in in_domain[1]]},
         "shifted": {k: [c.case_id for c in v] for k, v in shifted.items()},

@@ -26,18 +26,43 @@ class CellStore:
 
     Args:
         path: the ``.jsonl`` file (created with its folder on first write).
+
+    Raises:
+        ValueError: the file holds a line that is not a cell (not written by this store),
+            naming the file and the line.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._cells: dict[str, list[dict[str, Any]]] = {}
+        self._cut = False  # the file ends in a line cut short: the next add starts a new line
         if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                try:
-                    entry = json.loads(line, parse_constant=_constant)
-                except json.JSONDecodeError:
-                    continue  # a line cut short by a crash
-                self._cells[entry["key"]] = entry["records"]
+            raw = self.path.read_bytes()
+            self._cut = bool(raw) and not raw.endswith(b"\n")
+            for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+                self._read(line, number)
+
+    def _read(self, line: str, number: int) -> None:
+        if not line.strip():
+            return
+        try:
+            entry = json.loads(line, parse_constant=_constant)
+        except json.JSONDecodeError:
+            return  # a line cut short by a crash
+        except ValueError as exc:  # e.g. an integer of thousands of digits
+            entry = exc
+        ok = (
+            isinstance(entry, dict) and isinstance(entry.get("key"), str)
+            and isinstance(entry.get("records"), list)
+            and all(isinstance(r, dict) for r in entry["records"])
+        )  # fmt: skip
+        if not ok:
+            raise ValueError(
+                f"{self.path}, line {number}: not a result cell of vqseg-eval or vqseg-study "
+                '(expected {"key": ..., "records": [...]}); move the file away or choose '
+                "another output folder"
+            )
+        self._cells[entry["key"]] = entry["records"]
 
     def __contains__(self, key: str) -> bool:
         return key in self._cells
@@ -45,14 +70,21 @@ class CellStore:
     def __len__(self) -> int:
         return len(self._cells)
 
+    def cell_keys(self) -> list[str]:
+        """The stored cells' keys, in the order they were stored."""
+        return list(self._cells)
+
     def add(self, key: str, records: list[dict[str, Any]]) -> None:
         """Store one finished cell (appended, flushed and fsynced)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps({"key": key, "records": records}, allow_nan=True)
+        text = ("\n" if self._cut else "") + line + "\n"
+        self._cut = True  # until the line is on disk (a full disk may leave part of it)
         with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        self._cut = False
         self._cells[key] = records
 
     def records(self, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:

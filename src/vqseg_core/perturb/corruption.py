@@ -148,11 +148,24 @@ class Corruption:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Corruption:
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
-        unknown = sorted(set(data) - {"kind", "level", "seed", "spacing"})
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ValueError: not a mapping, unknown or missing keys (named), or a bad value.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"a corruption record must be a JSON object, got {type(data).__name__}")
+        unknown = sorted(set(data) - {"kind", "level", "seed", "spacing"}, key=str)
         if unknown:
             raise ValueError(f"unknown corruption keys: {unknown}")
+        missing = [k for k in ("kind", "level") if k not in data]
+        if missing:
+            raise ValueError(f"a corruption record needs {' and '.join(missing)}, got {data!r}")
         spacing = data.get("spacing")
+        if spacing is not None and not isinstance(spacing, list | tuple):
+            raise ValueError(f"spacing must be a list of numbers (mm), got {spacing!r}")
+        if not isinstance(data["kind"], str):
+            raise ValueError(f"kind must be a corruption name, got {data['kind']!r}")
         return cls(
             kind=data["kind"],
             level=data["level"],
@@ -166,8 +179,16 @@ class Corruption:
 
     @classmethod
     def from_json(cls, text: str) -> Corruption:
-        """Inverse of :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
+        """Inverse of :meth:`to_json`.
+
+        Raises:
+            ValueError: not JSON, or not a corruption record (what is wrong is named).
+        """
+        try:
+            data = json.loads(text)
+        except ValueError as exc:  # JSONDecodeError, or an integer of thousands of digits
+            raise ValueError(f"not a corruption record (JSON): {exc}") from None
+        return cls.from_dict(data)
 
 
 def corrupt(

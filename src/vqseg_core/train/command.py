@@ -3,15 +3,18 @@
 Its parser and body over :func:`vqseg_core.train.loop.train`, behind both ``vqseg-train``
 (:mod:`vqseg_core.cli.train`) and ``python -m vqseg_core.train``. Under ``torchrun`` it runs
 DistributedDataParallel (``torchrun --nproc-per-node N -m vqseg_core.train CONFIG ...``).
-Exit codes: 0 done, 1 training failed, 2 bad arguments or input, 130 interrupted (a
-checkpoint was saved; continue with ``--resume``).
+Exit codes: 0 done, 2 bad arguments or input, or training failed (one line on stderr; the
+traceback with ``--debug``), 130 interrupted (a checkpoint was saved; continue with ``--resume``).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
+
+from vqseg_core.cli._errors import UserError, add_debug_flag, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,23 +49,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="use only deterministic algorithms (CUDA: slower, bit-reproducible)",
     )
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    add_debug_flag(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``vqseg-train``."""
+    """Entry point of ``vqseg-train``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    from vqseg_core.train.config import dump_config, load_config
+    where = args.out
+    return run_main(
+        "vqseg-train",
+        lambda: _main(args),
+        debug=args.debug,
+        interrupted="continue with --resume",
+        where=where,
+    )
 
-    try:
-        config = load_config(args.config, args.overrides)
-    except (ValueError, TypeError) as exc:
-        print(f"vqseg-train: error: {exc}", file=sys.stderr)
-        return 2
+
+def _main(args: argparse.Namespace) -> int:
+    from vqseg_core.train.config import dump_config, load_config
+    from vqseg_core.train.run_guard import check_out_folder
+
+    config = load_config(args.config, args.overrides)
     print(dump_config(config), file=sys.stderr)
     if args.print_config:
         return 0
     out = args.out or Path("runs") / config.name
+    check_out_folder(out)
 
     if args.deterministic:
         import os
@@ -73,9 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
 
-    from vqseg_core.checkpoint import CheckpointError
-    from vqseg_core.io import ImageLoadError
-    from vqseg_core.train.loop import RunExistsError, train
+    from vqseg_core.train.loop import train
 
     try:
         result = train(
@@ -85,9 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             allow_config_change=args.allow_config_change,
             device=args.device,
         )
-    except (RunExistsError, CheckpointError, ImageLoadError, ValueError) as exc:
-        print(f"vqseg-train: error: {exc}", file=sys.stderr)
-        return 2
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise UserError(
+                f"{exc.filename or out}: {exc.strerror}; the last checkpoint is kept: free some "
+                "space, then continue with --resume"
+            ) from exc
+        if exc.filename is None:
+            exc.filename = str(out)
+        raise
     if result.interrupted:
         return 130
     return 0
