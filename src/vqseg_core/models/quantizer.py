@@ -182,7 +182,8 @@ class VectorQuantizer(nn.Module):
             return self._quantize(z)
 
     def _quantize(self, z: torch.Tensor) -> QuantizerOutput:
-        flat = z.float().movedim(1, -1).reshape(-1, self.codebook_dim)
+        # channels last with non-negative axes (ONNX export refuses a negative permutation)
+        flat = z.float().movedim(1, z.ndim - 1).reshape(-1, self.codebook_dim)
         if self.cosine:
             flat = F.normalize(flat, dim=1)
         if self.training and not bool(self.initialized):
@@ -204,7 +205,7 @@ class VectorQuantizer(nn.Module):
         # q + (flat - sg(flat)): forward value is exactly q, gradient flows to z (straight-through)
         quantized = q + (flat - flat.detach())
         spatial = z.shape[2:]
-        quantized = quantized.reshape(z.shape[0], *spatial, self.codebook_dim).movedim(-1, 1)
+        quantized = quantized.reshape(z.shape[0], *spatial, self.codebook_dim).movedim(z.ndim - 1, 1)
         return QuantizerOutput(
             quantized=quantized.to(z.dtype),
             indices=indices.reshape(z.shape[0], *spatial),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import logging
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,7 @@ import torch
 from torch import nn
 
 FORMATS = ("torchscript", "onnx")
+logger = logging.getLogger(__name__)
 __all__ = ["FORMATS", "export_formats", "export_onnx", "export_torchscript", "main"]
 
 
@@ -121,7 +123,9 @@ def export_onnx(
 ) -> Path:
     """Export the network to ``OUT/STEM.onnx`` (input ``image``; outputs ``logits``,
     ``bottleneck``; batch and spatial sizes free); returns its ``OUT/STEM.yaml`` (default stem:
-    ``NAME-onnx``). ``dynamo=False`` uses the older TorchScript-based exporter (faster)."""
+    ``NAME-onnx``). ``dynamo=False`` uses the older TorchScript-based exporter (faster), which
+    is also the fallback when ``torch.export`` refuses the network (a VQ-UNet's code-usage
+    statistics are data-dependent)."""
     import hashlib
 
     member, data = _load(export)
@@ -131,7 +135,17 @@ def export_onnx(
     x = _example(member, data, factor)
     try:
         with _quiet():
-            blob = _onnx_bytes(wrapper, x, factor, dynamo)
+            try:
+                blob = _onnx_bytes(wrapper, x, factor, dynamo)
+            except ImportError:
+                raise
+            except Exception as exc:  # torch.export refuses data-dependent code (VQ stats)
+                if not dynamo:
+                    raise
+                first = _summary(exc)
+                logger.warning("torch.onnx.export(dynamo=True) failed (%s); using the "
+                               "TorchScript-based exporter", first)  # fmt: skip
+                blob = _onnx_bytes(wrapper, x, factor, False)
     except ImportError as exc:
         raise RuntimeError(
             f"ONNX export needs onnx and onnxscript ({exc}): pip install 'napari-vqseg[onnx]'"
@@ -158,6 +172,15 @@ def _onnx_bytes(wrapper: nn.Module, x: torch.Tensor, factor: int, dynamo: bool) 
     torch.onnx.export(wrapper, (x,), buffer, dynamo=False, **names,
                       dynamic_axes={"image": axes, "logits": axes, "bottleneck": latent})  # fmt: skip
     return buffer.getvalue()
+
+
+def _summary(exc: BaseException) -> str:
+    """The line of an exporter error that says what failed (its "Exception summary")."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    for i, line in enumerate(lines[:-1]):
+        if "Exception summary" in line:
+            return lines[i + 1][:200]
+    return (lines or [type(exc).__name__])[0][:200]
 
 
 @contextlib.contextmanager

@@ -134,6 +134,26 @@ def test_the_default_onnx_exporter_gives_the_same_labels(tmp_path: Path) -> None
     assert _agreement(labels["unet-onnx"], labels["unet"]) >= AGREEMENT
 
 
+@pytest.mark.slow
+def test_the_export_command_copies_a_vq_unet(tmp_path: Path) -> None:
+    """The command, both formats, a VQ-UNet: torch.export refuses its code-usage statistics
+    (data-dependent), the ONNX copy comes from the older exporter; labels equal."""
+    from vqseg_core.modelset.export_formats import main
+
+    torch.set_num_threads(1)
+    vq = WEIGHTS_DIR / "chest-xray-vqunet.json"
+    assert main([str(vq), "--to", "torchscript,onnx", "--out", str(tmp_path)]) == 0
+    yamls = sorted(tmp_path.glob("*.yaml"))
+    assert [p.name for p in yamls] == ["chest-xray-vqunet-onnx.yaml", "chest-xray-vqunet-torchscript.yaml"]
+    members = [load_set("chest-xray", keys=["vqunet"]).member("vqunet")]
+    members += [member_from_yaml(p, position=i + 1) for i, p in enumerate(yamls)]
+    models = ModelSet("vq", tuple(members))
+    array, spacing = _sample("chest-xray")
+    labels = models.predict(array, spacing, device="cpu", precision="fp32")
+    for key in models.keys[1:]:
+        assert _agreement(labels[key], labels["vqunet"]) >= AGREEMENT, key
+
+
 # ---- MONAI -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
 def test_a_monai_network_from_class_args_and_state_dict(tmp_path: Path, suffix: str) -> None:
