@@ -11,7 +11,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from vqseg_core.io._dicom_bytes import encode_file, grey_image_elements
-from vqseg_core.io._dicom_parse import DicomHeader, read_header, transfer_syntax_problem
+from vqseg_core.io._dicom_parse import checked_header
 from vqseg_core.io.errors import ImageLoadError
 from vqseg_core.io.guards import check_budget, check_file
 from vqseg_core.io.record import Image
@@ -102,38 +102,6 @@ def read_dicom_series(folder: Path, max_bytes: int) -> Image:
     tags = metadata["header"]
     image = _fix_polarity(folder, image, tags, metadata)
     return from_sitk(folder, image, "dicom-series", metadata, _modality(tags))
-
-
-def checked_header(path: Path, owner: Path | None = None) -> DicomHeader:
-    """The file's DICOM header, refused when GDCM would decode it wrongly or not at all.
-
-    Refuses an element running past the end of the file, a transfer syntax GDCM cannot decode
-    (named, e.g. "High-Throughput JPEG 2000"), and native Pixel Data shorter than
-    NumberOfFrames x Rows x Columns x SamplesPerPixel x bytes per sample (GDCM would fill the
-    rest with uninitialised memory). ``owner`` (a series folder) is named in the error, with
-    the slice file.
-    """
-    try:
-        header = read_header(path)
-    except ImageLoadError as err:
-        if owner is None:
-            raise
-        raise ImageLoadError(owner, f"slice '{path.name}': {err.problem}") from err
-    blame, prefix = (path, "") if owner is None else (owner, f"slice '{path.name}': ")
-    problem = transfer_syntax_problem(header.transfer_syntax)
-    if problem:
-        raise ImageLoadError(blame, f"{prefix}{problem}")
-    expected = header.expected_pixel_bytes()
-    if header.pixel_length is not None and expected is not None and header.pixel_length < expected:
-        n = header.numbers
-        raise ImageLoadError(
-            blame,
-            f"{prefix}truncated pixel data: the header declares {header.frames} frame(s) x "
-            f"{n['rows']} rows x {n['cols']} columns x {n.get('samples', 1)} sample(s) of "
-            f"{n['bits_allocated']} bits = {expected} bytes, but Pixel Data holds "
-            f"{header.pixel_length}",
-        )
-    return header
 
 
 def _has_dicom_magic(path: Path) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import SimpleITK as sitk
 
-from vqseg_core.io._dicom_parse import DicomHeader
+from vqseg_core.io._dicom_parse import DicomHeader, checked_header
 from vqseg_core.io.errors import ImageLoadError
 from vqseg_core.io.guards import check_regular
 
@@ -134,8 +134,6 @@ def _has_dicom_magic(path: Path) -> bool:
 
 
 def _why_unreadable(folder: Path, path: Path) -> str:
-    from vqseg_core.io.dicom import checked_header
-
     try:
         checked_header(path, owner=folder)
     except ImageLoadError as err:
