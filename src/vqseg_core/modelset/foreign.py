@@ -124,7 +124,8 @@ def load_network(spec: ForeignSpec, recipe: Any) -> tuple[ForeignNetwork, str]:
     """``(network in eval mode, sha256 of its file)``, tried once on a small input."""
     from vqseg_core.checkpoint.files import read_regular_file
 
-    data = read_regular_file(spec.file, what=f"{spec.type} file")
+    what = {"torchscript": "TorchScript file", "onnx": "ONNX file", "monai": "state dict"}
+    data = read_regular_file(spec.file, what=what[spec.type])
     sha = hashlib.sha256(data).hexdigest()
     if spec.sha256 is not None and sha != spec.sha256:
         raise ForeignModelError(
@@ -286,7 +287,8 @@ def _state_dict(spec: ForeignSpec, data: bytes) -> dict[str, torch.Tensor]:
 
 
 def _probe(net: ForeignNetwork, spec: ForeignSpec, recipe: Any) -> int:
-    """Run the network once on a small input; its number of outputs (classes + background)."""
+    """Run the network on its usual input size, then on an odd size (padded to
+    ``divisible_by``, unless an ONNX input is fixed); its outputs (classes + background)."""
     dims = spec.spatial_dims
     patch = spec.data.get("patch_size")
     if patch:
@@ -295,23 +297,31 @@ def _probe(net: ForeignNetwork, spec: ForeignSpec, recipe: Any) -> int:
         size = tuple(recipe.target_shape)
     else:
         size = tuple(max(32, 2 * d) for d in spec.divisible_by)
-    x = torch.zeros((1, spec.in_channels, *net.padded_shape(size)))
-    try:
-        with torch.inference_mode():
-            out = net.forward_with_aux(x)
-    except ForeignModelError:
-        raise
-    except Exception as exc:
+    sizes = [size]
+    if not getattr(net.backend, "fixed_size", False):
+        sizes.append(tuple(max(33, 2 * d + 1) for d in spec.divisible_by))
+    channels = 0
+    for shape in sizes:
+        x = torch.zeros((1, spec.in_channels, *net.padded_shape(shape)))
+        try:
+            with torch.inference_mode():
+                out = net.forward_with_aux(x)
+        except ForeignModelError:
+            raise
+        except Exception as exc:
+            hint = "spatial_dims, in_channels?" if shape == size else (
+                f"is divisible_by right? inputs of size {shape} are padded to {tuple(x.shape[2:])}")
+            raise ForeignModelError(
+                spec.path, f"the {spec.type} network fails on a test input of shape "
+                f"{tuple(x.shape)} ({hint}): {_first_line(exc)}"
+            ) from None
+        channels = int(out.logits.shape[1])
+    if channels < 2:
         raise ForeignModelError(
-            spec.path, f"the {spec.type} network fails on a test input of shape {tuple(x.shape)} "
-            f"(spatial_dims, in_channels, divisible_by?): {_first_line(exc)}"
-        ) from None
-    if out.logits.shape[1] < 2:
-        raise ForeignModelError(
-            spec.path, f"the network gives {out.logits.shape[1]} output channel(s): it must give "
+            spec.path, f"the network gives {channels} output channel(s): it must give "
             "one logit per class, background included (argmax gives the labels)"
         )
-    return int(out.logits.shape[1])
+    return channels
 
 
 def _first_line(exc: BaseException) -> str:

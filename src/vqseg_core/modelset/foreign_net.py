@@ -222,6 +222,8 @@ class OnnxBackend:
         self.input_name = input_name
         self.logits = logits
         self.bottleneck = bottleneck
+        shape = session.get_inputs()[0].shape
+        self.fixed_size = all(isinstance(s, int) for s in shape[2:])  # spatial sizes fixed
 
     def run(self, x: torch.Tensor, latent: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(logits, latent or None)`` for the padded input ``x`` (on ``x``'s device)."""

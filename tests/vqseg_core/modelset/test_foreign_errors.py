@@ -97,6 +97,7 @@ def test_monai_section(tmp_path: Path) -> None:
     other = {**MONAI_ARGS, "channels": [4, 8, 16]}
     refused(write(tmp_path, monai={"class": "UNet", "args": other}), "state dict does not fit")
     refused(write(tmp_path, bottleneck="model.9"), "key 'bottleneck'", "model.9")
+    refused(write(tmp_path, divisible_by=1), "is divisible_by right")  # odd sizes break it
     refused(write(tmp_path, type="onnx"), "key 'monai'")
 
 
