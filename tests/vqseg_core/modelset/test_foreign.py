@@ -120,6 +120,31 @@ def test_set_from_files_and_vqseg_eval_take_the_yaml(exported: dict[str, Path]) 
     assert ModelSource(files=(UNET, exported["onnx"])).load().keys == ("unet", "unet-onnx")
 
 
+def test_vqseg_eval_scores_your_own_models(exported: dict[str, Path], tmp_path: Path) -> None:
+    """``vqseg-eval noise --models A.json B.yaml C.yaml``: one row per model, equal Dice."""
+    import csv
+    import shutil
+
+    from vqseg_core.cli.eval import main
+    from vqseg_core.data.samples import get_sample
+
+    sample = get_sample("chest-xray")
+    for folder, source in (("images", sample.image), ("masks", sample.labels)):
+        (tmp_path / "data" / folder).mkdir(parents=True)
+        shutil.copy(source, tmp_path / "data" / folder / "case01.png")
+    code = main(["noise", str(tmp_path / "data"), "--split", "all", "--models", str(UNET),
+                 str(exported["torchscript"]), str(exported["onnx"]), "--kinds", "gaussian",
+                 "--levels", "10", "--draws", "2", "--device", "cpu", "--out", str(tmp_path / "out"),
+                 "--no-progress"])  # fmt: skip
+    assert code in (0, None)
+    with open(tmp_path / "out" / "cases.csv", newline="") as fh:
+        rows = {r["model"]: float(r["dice_lungs"]) for r in csv.DictReader(fh)}
+    assert set(rows) == {"unet", "unet-torchscript", "unet-onnx"}
+    assert rows["unet"] > 0.5
+    assert rows["unet-torchscript"] == pytest.approx(rows["unet"], abs=1e-4)
+    assert rows["unet-onnx"] == pytest.approx(rows["unet"], abs=1e-4)
+
+
 @pytest.mark.slow
 def test_the_default_onnx_exporter_gives_the_same_labels(tmp_path: Path) -> None:
     """``torch.onnx.export(dynamo=True)`` (what vqseg-train --export onnx uses)."""
