@@ -27,7 +27,14 @@ from torch import nn
 
 FORMATS = ("torchscript", "onnx")
 logger = logging.getLogger(__name__)
-__all__ = ["FORMATS", "export_formats", "export_onnx", "export_torchscript", "main"]
+__all__ = [
+    "FORMATS",
+    "export_formats",
+    "export_onnx",
+    "export_torchscript",
+    "main",
+    "parse_formats",
+]
 
 
 class _Exportable(nn.Module):
@@ -193,6 +200,31 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+def parse_formats(text: str | Sequence[str]) -> list[str]:
+    """The formats of ``"torchscript,onnx"`` (or a list), checked before any training: known
+    names, and for ONNX the packages it needs.
+
+    Raises:
+        ValueError: an unknown format, or ONNX without onnx / onnxscript / onnxruntime
+            (naming the extra to install).
+    """
+    import importlib.util
+
+    items = text.split(",") if isinstance(text, str) else list(text)
+    formats = list(dict.fromkeys(f.strip().lower() for f in items if f.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown export format(s) {unknown}; known: {', '.join(FORMATS)}")
+    if "onnx" in formats:
+        missing = [m for m in ("onnx", "onnxscript", "onnxruntime")
+                   if importlib.util.find_spec(m) is None]  # fmt: skip
+        if missing:
+            raise ValueError(
+                f"ONNX export needs {', '.join(missing)}: pip install 'napari-vqseg[onnx]'"
+            )
+    return formats
+
+
 def export_formats(
     export: str | Path, formats: Sequence[str], out: str | Path | None = None
 ) -> list[Path]:
@@ -200,11 +232,10 @@ def export_formats(
     the export's folder); returns the YAMLs written.
 
     Raises:
-        ValueError: an unknown format (naming the known ones).
+        ValueError: an unknown format (naming the known ones), ONNX without its packages.
+        CheckpointError: the export cannot be read.
     """
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise ValueError(f"unknown export format(s) {unknown}; known: {', '.join(FORMATS)}")
+    formats = parse_formats(formats)
     folder = Path(out) if out is not None else Path(export).parent
     writers = {"torchscript": export_torchscript, "onnx": export_onnx}
     return [writers[f](export, folder) for f in dict.fromkeys(formats)]
@@ -222,9 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="comma-separated formats: torchscript, onnx (default: both)")  # fmt: skip
     parser.add_argument("--out", type=Path, help="output folder (default: the export's)")
     args = parser.parse_args(argv)
-    formats = [f.strip() for f in args.to.split(",") if f.strip()]
     try:
-        for path in export_formats(args.export, formats, args.out):
+        for path in export_formats(args.export, parse_formats(args.to), args.out):
             print(path)
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -208,3 +208,22 @@ def test_export_command_refuses_an_unknown_format(tmp_path: Path, capsys) -> Non
 
     assert main([str(WEIGHTS_DIR / "chest-xray-unet.json"), "--to", "keras", "--out", str(tmp_path)]) == 2
     assert "keras" in capsys.readouterr().err
+    assert main([str(tmp_path / "absent.json"), "--to", "onnx"]) == 2
+    assert "absent.json" in capsys.readouterr().err
+
+
+def test_export_formats_are_checked_before_training(monkeypatch) -> None:
+    import importlib.util
+
+    from vqseg_core.modelset.export_formats import parse_formats
+
+    assert parse_formats(" TorchScript , onnx,onnx") == ["torchscript", "onnx"]
+    assert parse_formats("") == []
+    with pytest.raises(ValueError, match="keras"):
+        parse_formats(["torchscript", "keras"])
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "onnxscript" else real(name, *a))  # fmt: skip
+    with pytest.raises(ValueError, match=r"onnxscript.*napari-vqseg\[onnx\]"):
+        parse_formats("onnx")
+    assert parse_formats("torchscript") == ["torchscript"]
