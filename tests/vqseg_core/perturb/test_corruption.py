@@ -194,3 +194,20 @@ def test_values_within_rounding_of_the_unit_range_are_accepted() -> None:
     image = np.array([[-1e-9, 0.5], [0.25, 1 + 1e-9]])
     out = corrupt(image, "gaussian", 1)
     assert out.min() >= 0 and out.max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('{"kind": "gaussian"}', "needs level"),
+        ('{"level": 3}', "needs kind"),
+        ("[1, 2]", "JSON object"),
+        ('{"kind": 3, "level": 1}', "kind must be"),
+        ('{"kind": "gaussian", "level": 1, "spacing": 2}', "spacing"),
+        ('{"kind": "gaussian", "level": ' + "9" * 5000 + "}", "not a corruption record"),
+        ("not json", "not a corruption record"),
+    ],
+)
+def test_from_json_of_a_bad_record_says_what_is_wrong(text: str, named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        Corruption.from_json(text)
