@@ -172,11 +172,12 @@ def _onnx_bytes(wrapper: nn.Module, x: torch.Tensor, factor: int, dynamo: bool) 
                      for a in spatial})  # fmt: skip
         program = torch.onnx.export(wrapper, (x,), None, dynamic_shapes=(dims,), dynamo=True,
                                     verbose=False, **names)  # fmt: skip
+        assert program is not None  # no file given: the program is returned
         return program.model_proto.SerializeToString()
     axes = {0: "batch", **{a: f"s{a}" for a in spatial}}
     latent = {0: "batch", **{a: f"l{a}" for a in spatial}}
     buffer = io.BytesIO()
-    torch.onnx.export(wrapper, (x,), buffer, dynamo=False, **names,
+    torch.onnx.export(wrapper, (x,), buffer, dynamo=False, **names,  # type: ignore[arg-type]
                       dynamic_axes={"image": axes, "logits": axes, "bottleneck": latent})  # fmt: skip
     return buffer.getvalue()
 

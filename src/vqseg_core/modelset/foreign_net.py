@@ -59,6 +59,7 @@ class ForeignNetwork(nn.Module):
         source: str = "",
     ) -> None:
         super().__init__()
+        self.backend: Any
         if isinstance(backend, nn.Module):
             self.backend = backend
         else:
@@ -94,7 +95,9 @@ class ForeignNetwork(nn.Module):
                 "names no bottleneck: this model has no latent maps (masks and metrics only); "
                 "add 'bottleneck:' to its YAML for them",
             )
-        return Encoding(features=self._run(x, latent=True)[1])
+        features = self._run(x, latent=True)[1]
+        assert features is not None  # _run checked it
+        return Encoding(features=features)
 
     def padded_shape(self, spatial: Sequence[int]) -> tuple[int, ...]:
         """The spatial shape an input of shape ``spatial`` is padded to."""
