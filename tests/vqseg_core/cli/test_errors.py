@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import subprocess
 import sys
 
 import pytest
@@ -50,7 +51,10 @@ def test_a_value_error_is_its_message_only(capsys) -> None:
 def test_every_command_has_debug(prog: str) -> None:
     module = {"vqseg-train": "train", "vqseg-eval": "eval", "vqseg-data": "data",
               "vqseg-study": "study"}[prog]  # fmt: skip
-    done = run_command([sys.executable, "-m", f"vqseg_core.cli.{module}", "--help"], timeout=120)
+    done = subprocess.run(  # the help text is UTF-8 (±) whatever the locale
+        [sys.executable, "-m", f"vqseg_core.cli.{module}", "--help"],
+        capture_output=True, encoding="utf-8", timeout=120, check=False,
+    )  # fmt: skip
     assert done.returncode == 0 and "--debug" in done.stdout
 
 

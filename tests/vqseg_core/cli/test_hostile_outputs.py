@@ -281,3 +281,21 @@ def test_study_out_that_is_a_file_or_readonly_is_one_line(tmp_path, readonly_dir
         assert done.returncode == 2 and is_one_line_error(done.stderr, "vqseg-study"), done.stderr
         assert str(out) in done.stderr or str(readonly_dir) in done.stderr
     assert file.read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_eval_report_and_seeds_refuse_the_users_files(tmp_path, capsys) -> None:
+    from vqseg_core.cli.eval import main
+
+    page = tmp_path / "page.html"
+    page.write_text("<html>my page</html>", encoding="utf-8")
+    assert main(["report", str(tmp_path), "--out", str(page)]) == 2
+    assert "not a vqseg-eval report" in capsys.readouterr().err
+    assert main(["report", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert page.read_text(encoding="utf-8") == "<html>my page</html>"
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    (folder / "seeds.md").write_text("my notes\n", encoding="utf-8")
+    assert main(["seeds", "--noise", f"vqunet:1:{tmp_path}", "--out", str(folder)]) == 2
+    assert "did not write (seeds.md)" in capsys.readouterr().err
+    assert (folder / "seeds.md").read_text(encoding="utf-8") == "my notes\n"
