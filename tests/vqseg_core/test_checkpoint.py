@@ -324,7 +324,7 @@ def test_src_has_one_safe_torch_load() -> None:
     calls = [(p, call) for p, t in texts.items() for call in _calls(t, "torch.load")]
     assert len(calls) == 1, calls
     ((where, call),) = calls
-    assert where.parts[-2:] == ("checkpoint", "container.py")
+    assert where.parts[-2:] == ("checkpoint", "container.py")  # safe_torch_load
     assert re.search(r"weights_only\s*=\s*True", call), call
     unpicklers = r"\b(?:pickle|dill|cloudpickle|joblib)\.loads?\s*\(|torch\.serialization\.load"
     assert not [p for p, t in texts.items() if re.search(unpicklers, t)]

@@ -270,7 +270,9 @@ def _state_dict(spec: ForeignSpec, data: bytes) -> dict[str, torch.Tensor]:
 
             state: Any = load(data)
         else:
-            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            from vqseg_core.checkpoint.container import safe_torch_load
+
+            state = safe_torch_load(data)
     except Exception as exc:
         raise ForeignModelError(
             spec.file, f"not a state dict (.safetensors, or a weights-only torch file): "
