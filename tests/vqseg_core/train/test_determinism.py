@@ -94,7 +94,7 @@ def test_enable_sets_every_switch(monkeypatch: pytest.MonkeyPatch) -> None:
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = benchmark, cudnn_det
 
 
-# --- whole runs: in this process (two threads), and a subprocess to SIGKILL ------------------
+# --- whole runs: the reference in this process, the others in subprocesses (two threads) -----
 
 
 def _main(out: Path, *extra: str) -> None:
@@ -114,11 +114,20 @@ def _main(out: Path, *extra: str) -> None:
 
 
 def _launch(out: Path, *extra: str) -> subprocess.Popen:
+    """``vqseg-train SMOKE --out OUT EXTRA`` in a subprocess on two threads that sleep while
+    they wait (beside a busy process, torch's spinning threads are several times slower)."""
     return subprocess.Popen(
         [sys.executable, "-m", "vqseg_core.train", *SMOKE, "--out", str(out), *extra],
         env={**os.environ, **THREADS}, cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
+
+
+def _run(out: Path, *extra: str) -> None:
+    """:func:`_launch`, waited for; it must succeed."""
+    proc = _launch(out, *extra)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err.decode()[-3000:]
 
 
 @pytest.fixture
@@ -154,7 +163,7 @@ def _assert_same_run(out: Path, reference: Path) -> None:
 def test_two_deterministic_runs_one_beside_a_busy_process_write_the_same_log(
     reference: Path, tmp_path: Path, busy: None
 ) -> None:
-    _main(tmp_path / "loaded", "--deterministic")
+    _run(tmp_path / "loaded", "--deterministic")
     _assert_same_run(tmp_path / "loaded", reference)
 
 
@@ -163,7 +172,7 @@ def test_a_default_run_under_load_is_the_same_as_a_deterministic_one(
     reference: Path, tmp_path: Path, busy: None
 ) -> None:
     """Without ``--deterministic`` a CPU run uses the same kernels (``cpu_reproducible``)."""
-    _main(tmp_path / "default")
+    _run(tmp_path / "default")
     _assert_same_run(tmp_path / "default", reference)
 
 
@@ -178,7 +187,7 @@ def _train_lines(log: Path) -> int:
 def test_sigkill_and_resume_under_load_reproduce_the_run(
     reference: Path, tmp_path: Path, busy: None
 ) -> None:
-    """Killed (SIGKILL, a subprocess on two threads) after step 3, resumed in this process."""
+    """Killed (SIGKILL) after step 3 or 4, then resumed."""
     out = tmp_path / "killed"
     proc = _launch(out, "--deterministic")
     deadline = time.monotonic() + 300
@@ -190,5 +199,5 @@ def test_sigkill_and_resume_under_load_reproduce_the_run(
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     assert load_checkpoint(out / CHECKPOINT)["step"] in (2, 4)  # steps after it are redone
-    _main(out, "--deterministic", "--resume")
+    _run(out, "--deterministic", "--resume")
     _assert_same_run(out, reference)
