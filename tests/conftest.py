@@ -129,6 +129,36 @@ def _train_tiny(tmp_path_factory: pytest.TempPathFactory, kinds: tuple[str, ...]
 
 
 @pytest.fixture(scope="session")
+def tiny_vqunet_as_chest(tiny_pair_files: dict[str, Path], tmp_path_factory) -> Path:
+    """The tiny VQ-UNet export with its classes named like the bundled chest set's (1 lungs,
+    2 heart), so it can join that set (a set refuses members that name a label differently)."""
+    import hashlib
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    source = tiny_pair_files["vqunet"]
+    folder = tmp_path_factory.mktemp("tiny_as_chest")
+    doc = json.loads(source.read_text(encoding="utf-8"))
+    names = {"1": "lungs", "2": "heart"}
+    weights = source.with_name(doc["weights_file"])
+    with safe_open(str(weights), "pt") as fh:  # the config is embedded in the weights too
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (not a dict)
+        metadata = dict(fh.metadata())
+    for config in (doc["config"], embedded := json.loads(metadata["vqseg_config"])):
+        config["data"]["labels"] = dict(names)
+        config["classes"] = dict(names)
+    metadata["vqseg_config"] = json.dumps(embedded, sort_keys=True)
+    save_file(tensors, str(folder / weights.name), metadata=metadata)
+    data = (folder / weights.name).read_bytes()
+    doc["sha256"], doc["size_bytes"] = hashlib.sha256(data).hexdigest(), len(data)
+    path = folder / source.name
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_pair(tiny_pair_files: dict[str, Path]):
     """The :class:`~vqseg_core.pretrained.ModelPair` of :func:`tiny_pair_files`."""
     from vqseg_core.pretrained import load_pair_from_files

@@ -67,9 +67,9 @@ def test_a_pair_of_exports_still_opens(tiny_pair_files) -> None:
 
 @pytest.mark.gui
 @pytest.mark.slow
-def test_demo_compares_the_bundled_set_with_an_export(tiny_pair_files, tmp_path) -> None:
+def test_demo_compares_the_bundled_set_with_an_export(tiny_vqunet_as_chest, tmp_path) -> None:
     shot = tmp_path / "three.png"
-    out = _run(["--level", "20", "--models", f"unet,vqunet,{tiny_pair_files['vqunet']}"], shot)
+    out = _run(["--level", "20", "--models", f"unet,vqunet,{tiny_vqunet_as_chest}"], shot)
     assert out.returncode == 0, out.stderr[-3000:]
     assert shot.stat().st_size > 10_000
     summary = json.loads(shot.with_suffix(".json").read_text(encoding="utf-8"))

@@ -159,12 +159,16 @@ def test_bundled_members_are_listed_without_loading() -> None:
     assert not session.sets
 
 
-def test_exports_added_to_a_bundled_set_get_their_own_key_name_and_colour(tiny_pair_files) -> None:
-    models = compose_set("chest-xray", [str(tiny_pair_files["vqunet"])])
+def test_exports_added_to_a_bundled_set_get_their_own_key_name_and_colour(
+    tiny_vqunet_as_chest, tiny_pair_files
+) -> None:
+    models = compose_set("chest-xray", [str(tiny_vqunet_as_chest)])
     assert models.keys[:2] == ("unet", "vqunet") and len(models) == 3
     added = models.members[2]
     assert added.key == added.name == "tiny-vqunet"  # named after its file
     assert len({m.colour for m in models}) == 3 and len({m.name for m in models}) == 3
+    with pytest.raises(ValueError, match="disagree on label 1"):  # 'ring' is not 'lungs'
+        compose_set("chest-xray", [str(tiny_pair_files["vqunet"])])
 
 
 def test_sweep_rows_cover_every_model(session, settings, disc, run_job) -> None:
