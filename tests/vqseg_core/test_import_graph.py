@@ -46,7 +46,7 @@ LIBRARY = (
 )
 FLOORS = {  # docs/architecture.md: each floor imports only from the floors below it
     1: ("io", "metrics", "perturb", "models", "checkpoint", "weights", "device", "distributed",
-        "reporting", "_version"),
+        "reporting", "_version", "command_errors"),
     2: ("data", "inference", "volume", "analysis"),
     3: ("modelset", "pretrained"),
     4: ("engine",),

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from vqseg_core.cli._errors import UserError
+from vqseg_core.command_errors import UserError
 
 
 def _seeds(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from vqseg_core.cli._errors import add_debug_flag, run_main
+from vqseg_core.command_errors import add_debug_flag, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,9 +24,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from vqseg_core.cli._errors import UserError, add_debug_flag, run_main
 from vqseg_core.cli._eval_runs import _ood, _seeds
 from vqseg_core.cli._outdir import check_out, check_out_file, mark_out
+from vqseg_core.command_errors import UserError, add_debug_flag, run_main
 
 PAPER_LEVELS = ("0", "1", "10", "20", "30")
 PAPER_KINDS = ("gaussian", "salt_and_pepper", "poisson")

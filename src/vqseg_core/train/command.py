@@ -14,7 +14,7 @@ import errno
 import sys
 from pathlib import Path
 
-from vqseg_core.cli._errors import UserError, add_debug_flag, run_main
+from vqseg_core.command_errors import UserError, add_debug_flag, run_main
 
 
 def build_parser() -> argparse.ArgumentParser:

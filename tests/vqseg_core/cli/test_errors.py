@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from isolated import is_one_line_error, run_command
-from vqseg_core.cli._errors import describe, run_main
+from vqseg_core.command_errors import describe, run_main
 
 
 def _raise(exc: BaseException):
