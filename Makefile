@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint demo data pairs bench clean
+.PHONY: setup test lint demo data pairs bench clean check-wheel
 
 setup:
 	bash scripts/setup.sh
@@ -16,6 +16,10 @@ test: setup lint
 
 demo: setup
 	bash scripts/demo.sh
+
+# The built wheel in fresh venvs, with and without the napari extra (no checkout on the path).
+check-wheel: setup
+	PYTHON=$(PY) bash scripts/check_wheel.sh
 
 # The benchmark suite (docs/benchmarks.md): one table of ratios, raw numbers in
 # benchmarks/results/latest.json. QUICK=1: smaller sizes and fewer repeats (a few minutes);

@@ -91,6 +91,31 @@ def _add_selection(p: argparse.ArgumentParser, default_split: str = "val") -> No
     g.add_argument("--max-cases", type=int, help="first N cases (by id) of the selected split")
 
 
+def parse_label_map(text: str) -> tuple[tuple[int, int], ...]:
+    """``"255:1,7:0"`` -> ``((255, 1), (7, 0))``: mask values to classes (argparse type)."""
+    pairs = []
+    for item in (s.strip() for s in text.split(",")):
+        value, sep, cls = item.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            pairs.append((int(value), int(cls)))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected VALUE:CLASS[,VALUE:CLASS...] of whole numbers, e.g. 255:1, got {item!r}"
+            ) from None
+    return tuple(pairs)
+
+
+def _add_label_map(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--label-map", type=parse_label_map, default=(), metavar="VALUE:CLASS,...",
+        help="read the masks' values as the models' classes, e.g. 255:1 for 0/255 masks "
+        "(values not listed become background); without it, values the models do not "
+        "know are refused, naming the file",
+    )  # fmt: skip
+
+
 def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder (re-run to resume)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
@@ -130,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     noise = sub.add_parser("noise", help="Dice/HD95 under noise kinds x levels x draws (Table 3)")
     _add_noise(noise, 10)
+    _add_label_map(noise)
     _add_pairs(noise)
     _add_selection(noise)
     _add_run(noise)
@@ -147,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--shifted", type=Path, action="append", required=True, metavar="DATASET",
         help="another domain's dataset (repeatable); all its cases are used",
     )  # fmt: skip
+    _add_label_map(shift)
     _add_pairs(shift)
     _add_selection(shift)
     _add_run(shift)
@@ -319,14 +346,14 @@ def _run(args: argparse.Namespace) -> int:
                 (dataset_name(args.in_domain), _slabs(args, select_cases(args.in_domain, selection), pairs)),
                 {dataset_name(d): select_cases(d, shifted_sel) for d in args.shifted},
                 args.out, device=args.device, precision=args.precision,
-                progress=not args.no_progress, shard=shard,
+                progress=not args.no_progress, shard=shard, label_map=dict(args.label_map),
             )  # fmt: skip
         else:
             cases = _slabs(args, select_cases(args.dataset, selection), pairs)
             config = NoiseConfig(
                 kinds=tuple(args.kinds), levels=tuple(args.levels), n_draws=args.draws, seed=args.seed,
                 device=args.device, precision=args.precision, batch_size=args.batch_size,
-                progress=not args.no_progress,
+                progress=not args.no_progress, label_map=getattr(args, "label_map", ()),
             )  # fmt: skip
             name = args.name or dataset_name(args.dataset)
             if args.command == "probe":

@@ -37,6 +37,9 @@ class NoiseConfig:
         device, precision: see :class:`~vqseg_core.inference.Predictor`.
         batch_size: draws per forward pass.
         progress: show tqdm bars.
+        label_map: ``((mask value, class), ...)``: how to read the ground truth's values
+            (e.g. ``((255, 1),)`` for 0/255 masks); empty: values the models do not know are
+            refused, naming the file.
     """
 
     kinds: tuple[str, ...] = PAPER_KINDS
@@ -47,6 +50,7 @@ class NoiseConfig:
     precision: str = "auto"
     batch_size: int = 8
     progress: bool = True
+    label_map: tuple[tuple[int, int], ...] = ()
 
     def validate(self, spatial_dims: Iterable[int] = ()) -> None:
         """Raise ``ValueError`` for an unknown kind, a level out of range or a bad count."""
@@ -104,6 +108,8 @@ def noise_grid(
                 "command": command, "dataset": dataset, "pair": pair_id(pair),
                 "case": case.case_id, "n_draws": config.n_draws, "seed": config.seed,
             }  # fmt: skip
+            if config.label_map:  # only then: cells of earlier runs keep their keys
+                base["label_map"] = [list(p) for p in config.label_map]
             clean: Cell | None = None
             for kind in config.kinds:
                 for level in map(float, config.levels):
@@ -177,6 +183,7 @@ def run_noise(
         rows = score_case_draws(
             pair, load_case(case), kind, level, n_draws=config.n_draws, seed=config.seed,
             device=config.device, precision=config.precision, batch_size=config.batch_size,
+            label_map=dict(config.label_map) or None,
         )  # fmt: skip
         return [{"dataset": dataset, **r} for r in rows]
 

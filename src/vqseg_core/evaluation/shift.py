@@ -30,6 +30,7 @@ def run_shift(
     precision: str = "auto",
     progress: bool = True,
     shard: Shard | None = None,
+    label_map: Mapping[int, int] | None = None,
 ) -> EvalResult:
     """Score every pair in-domain and on each shifted dataset; write the outputs.
 
@@ -41,6 +42,8 @@ def run_shift(
         device, precision: see :class:`~vqseg_core.inference.Predictor`.
         progress: show a tqdm bar.
         shard: the process's place under ``torchrun``.
+        label_map: ``{mask value: class}`` for ground truths with other values (e.g.
+            ``{255: 1}``); ``None``: values the models do not know are refused.
     """
     shard = shard or Shard()
     out = Path(out)
@@ -60,6 +63,8 @@ def run_shift(
                     "pair": pair_id(pair),
                     "case": case.case_id,
                 }
+                if label_map:  # only then: cells of earlier runs keep their keys
+                    params["label_map"] = sorted([int(k), int(v)] for k, v in label_map.items())
                 cells.append(
                     Cell(cell_key(params), f"{name}/{case.case_id}", (pair, case, role, name))
                 )
@@ -75,6 +80,7 @@ def run_shift(
             seed=0,
             device=device,
             precision=precision,
+            label_map=label_map,
         )
         return [{"dataset": name, "role": role, "domain": case.domain or "", **r} for r in rows]
 

@@ -24,7 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a UNet or VQ-UNet from a YAML config.",
         epilog="Example: vqseg-train configs/smoke.yaml --set model.kind=unet --out runs/smoke-unet",
     )
-    p.add_argument("config", type=Path, help="YAML config (see configs/)")
+    p.add_argument(
+        "config",
+        help="YAML config file, or the name of a bundled one: smoke, chest-xray, ct-organs, "
+        "brain-mri, paper/chest-xray-2d, ... (a named config reads its data from ./data/)",
+    )
     p.add_argument(
         "--set",
         dest="overrides",
@@ -49,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="use only deterministic algorithms (CUDA: slower, bit-reproducible)",
     )
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    p.add_argument(
+        "--export",
+        default="",
+        metavar="FORMATS",
+        help="also write copies of the trained network, each with the vqseg-model YAML that "
+        "loads it as your own model: torchscript, onnx (comma-separated; onnx needs "
+        "pip install 'napari-vqseg[onnx]')",
+    )
     add_debug_flag(p)
     return p
 
@@ -74,17 +86,19 @@ def _main(args: argparse.Namespace) -> int:
     print(dump_config(config), file=sys.stderr)
     if args.print_config:
         return 0
+    from vqseg_core.modelset.export_formats import export_formats, parse_formats
+
+    try:  # bad formats or missing ONNX packages fail before any training
+        formats = parse_formats(args.export)
+    except ValueError as exc:
+        raise UserError(f"--export: {exc}") from None
     out = args.out or Path("runs") / config.name
     check_out_folder(out)
 
     if args.deterministic:
-        import os
+        from vqseg_core.train.determinism import enable
 
-        import torch
-
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
+        enable()
 
     from vqseg_core.train.loop import train
 
@@ -107,4 +121,10 @@ def _main(args: argparse.Namespace) -> int:
         raise
     if result.interrupted:
         return 130
+    if formats and result.weights is not None:
+        try:
+            for path in export_formats(result.weights, formats, out):
+                print(f"vqseg-train: wrote {path}", file=sys.stderr)
+        except (ValueError, RuntimeError) as exc:
+            raise UserError(f"--export: {exc} (the run's own export is kept)") from None
     return 0

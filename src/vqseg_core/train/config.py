@@ -222,8 +222,12 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
-    """Read a YAML config, apply overrides, resolve ``data.dataset`` against the file's folder."""
-    path = Path(path)
+    """Read a YAML config (a file, or a bundled config's name such as ``"smoke"``: see
+    :mod:`~vqseg_core.train.bundled_configs`), apply overrides, resolve a relative
+    ``data.dataset`` against the file's folder (a named config: ``./configs/``)."""
+    from vqseg_core.train.bundled_configs import resolve_config
+
+    path, base = resolve_config(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError, ValueError, UnicodeDecodeError) as exc:
@@ -238,7 +242,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
         isinstance(dataset, str) and dataset
         and not Path(dataset).is_absolute() and not dataset.startswith("sample:")
     ):  # fmt: skip
-        section["dataset"] = str((path.parent / dataset).resolve())
+        section["dataset"] = str((base / dataset).resolve())
     try:
         config = config_from_dict(data)
         check_config(config)

@@ -168,3 +168,37 @@ def test_ood_fits_on_train_and_reports_auc(discs, tiny_pair_files, tmp_path) -> 
 
     ref = FeatureReference.load(out / "reference_vqunet.json")
     assert ref.source["n"] == 2 and len(ref.train_scores) == 2
+
+
+def test_label_map_reads_0_255_style_masks_as_the_models_classes(
+    discs, tiny_pair_files, tmp_path, capsys
+) -> None:
+    """Masks saved with 100 (ring) and 200 (core) are refused, naming a file, unless
+    --label-map says what they mean; then the scores equal those of the 1/2 masks."""
+    import csv
+    import shutil
+
+    from PIL import Image
+
+    scaled = tmp_path / "scaled"
+    shutil.copytree(discs, scaled)
+    for mask in (scaled / "masks").glob("*.png"):
+        Image.fromarray((np.asarray(Image.open(mask)) * 100).astype(np.uint8)).save(mask)
+    args = ["noise", *_pair_args(tiny_pair_files), *NOISE[:4], "--draws", "1", "--split", "all"]
+    assert main([*args, str(scaled), "--out", str(tmp_path / "refused"), *RUN]) == 2
+    err = capsys.readouterr().err
+    assert "masks" in err and ".png" in err and "100" in err  # the file and the values named
+    assert main([*args, str(scaled), "--out", str(tmp_path / "mapped"), *RUN,
+                 "--label-map", "100:1,200:2"]) == 0  # fmt: skip
+    assert main([*args, str(discs), "--out", str(tmp_path / "plain"), *RUN]) == 0
+
+    def dice(folder):
+        with open(folder / "cases.csv", encoding="utf-8") as fh:
+            return sorted(
+                (r["case_id"], r["model"], r["level"], r["dice_ring"], r["dice_core"])
+                for r in csv.DictReader(fh)
+            )
+
+    assert dice(tmp_path / "mapped") == dice(tmp_path / "plain")
+    with pytest.raises(SystemExit):
+        main([*args, str(discs), "--out", str(tmp_path / "x"), "--label-map", "255=1"])
