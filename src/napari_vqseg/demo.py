@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for the result (headless)"
     )
-    return p
+    from vqseg_core._version import command_conventions
+
+    return command_conventions(p)
 
 
 def model_choice(

@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--channel", type=int, default=0, help="msd: image channel (default 0)")
     prep.add_argument("--quiet", action="store_true", help="no progress bars")
     add_debug_flag(prep, sub=True)
-    return parser
+    from vqseg_core._version import command_conventions
+
+    return command_conventions(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

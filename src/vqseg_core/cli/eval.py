@@ -137,7 +137,8 @@ def _add_noise(p: argparse.ArgumentParser, draws: int) -> None:
         "--kinds", nargs="+", default=list(PAPER_KINDS), metavar="KIND", help="corruption kinds"
     )
     p.add_argument(
-        "--levels", nargs="+", type=float, default=[float(v) for v in PAPER_LEVELS], metavar="L"
+        "--levels", nargs="+", type=float, default=[float(v) for v in PAPER_LEVELS], metavar="L",
+        help="levels in each kind's units",
     )
     p.add_argument(
         "--draws", type=int, default=draws, help=f"noise draws per case and level (default {draws})"
@@ -216,7 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--out", type=Path, required=True, help="folder for seeds.md, CSV, PNG")
     _add_overwrite(seeds)
     add_debug_flag(parser)
-    return parser
+    from vqseg_core._version import command_conventions
+
+    return command_conventions(parser)
 
 
 def _pairs(args: argparse.Namespace) -> list:

@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--to", type=Path, help="also copy the summary into this folder")
         if name in ("evaluate", "all"):
             p.add_argument("--quiet", action="store_true", help="no per-run messages")
-    return parser
+    from vqseg_core._version import command_conventions
+
+    return command_conventions(parser)
 
 
 def _status(spec, out: Path) -> int:

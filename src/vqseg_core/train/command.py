@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         "pip install 'napari-vqseg[onnx]')",
     )
     add_debug_flag(p)
-    return p
+    from vqseg_core._version import command_conventions
+
+    return command_conventions(p)
 
 
 def main(argv: list[str] | None = None) -> int:
