@@ -18,7 +18,7 @@ def _bundled_data_files() -> list[str]:
     names = [
         str(p.relative_to(SAMPLES))
         for p in SAMPLES.glob("*/*")
-        if p.is_file() and p.suffix != ".py"
+        if p.is_file() and p.suffix not in (".py", ".pyc") and p.parent.name != "__pycache__"
     ]
     names += [p.name for p in WEIGHTS.iterdir() if p.is_file() and p.suffix != ".py"]
     return sorted(names)
