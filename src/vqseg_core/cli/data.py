@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--whole-gland", action="store_true", help="prostate: merge the zones into label 1"
     )
     prep.add_argument("--channel", type=int, default=0, help="msd: image channel (default 0)")
-    prep.add_argument("--quiet", action="store_true", help="no progress bars")
+    prep.add_argument(
+        "--no-progress", "--quiet", dest="quiet", action="store_true",
+        help="no progress bars (--quiet: the old name)",
+    )  # fmt: skip
     add_debug_flag(prep, sub=True)
     from vqseg_core._version import command_conventions
 

@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("summary", "all"):
             p.add_argument("--to", type=Path, help="also copy the summary into this folder")
         if name in ("evaluate", "all"):
-            p.add_argument("--quiet", action="store_true", help="no per-run messages")
+            p.add_argument("--no-progress", "--quiet", dest="quiet", action="store_true",
+                           help="no per-run messages (--quiet: the old name)")  # fmt: skip
     from vqseg_core._version import command_conventions
 
     return command_conventions(parser)

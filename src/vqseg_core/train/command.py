@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument(
+        "--no-progress", action="store_true",
+        help="no progress bar (the same as --set logging.progress=false)",
+    )  # fmt: skip
+    p.add_argument(
         "--export",
         default="",
         metavar="FORMATS",
@@ -84,7 +88,8 @@ def _main(args: argparse.Namespace) -> int:
     from vqseg_core.train.config import dump_config, load_config
     from vqseg_core.train.run_guard import check_out_folder
 
-    config = load_config(args.config, args.overrides)
+    overrides = [*args.overrides, *(["logging.progress=false"] if args.no_progress else [])]
+    config = load_config(args.config, overrides)
     print(dump_config(config), file=sys.stderr)
     if args.print_config:
         return 0

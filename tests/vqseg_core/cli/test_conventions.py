@@ -40,3 +40,14 @@ def test_defaults_are_shown_once_and_empty_ones_not_at_all() -> None:
     assert "(default: 8)" in text  # --batch-size
     assert "(default 10)" in text and "(default: 10)" not in text  # said once
     assert "(default: None)" not in text and "(default: False)" not in text
+
+
+@pytest.mark.parametrize("prog", ["vqseg-train", "vqseg-eval", "vqseg-data", "vqseg-study"])
+def test_one_name_for_no_progress(prog: str) -> None:
+    parser = _parsers()[prog]()
+    subparsers = [parser]
+    for action in parser._actions:
+        if action.dest == "command":
+            subparsers = list(action.choices.values())
+    flags = {o for p in subparsers for a in p._actions for o in a.option_strings}
+    assert "--no-progress" in flags, prog
