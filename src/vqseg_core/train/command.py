@@ -126,6 +126,9 @@ def _main(args: argparse.Namespace) -> int:
         if exc.filename is None:
             exc.filename = str(out)
         raise
+    from vqseg_core.train.curves import write_curves
+
+    write_curves(out)  # loss, Dice and codebook usage at a glance, also after Ctrl-C
     if result.interrupted:
         return 130
     if formats and result.weights is not None:

@@ -53,6 +53,7 @@ def test_vqseg_train_exports_torchscript_by_flag(tmp_path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "smoke-torchscript.yaml").is_file() and (out / "smoke-torchscript.pt").is_file()
+    assert (out / "curves.png").stat().st_size > 10_000  # loss, Dice and codebook usage
     bad = run_command(
         [
             str(Path(__import__("sys").executable).with_name("vqseg-train")),
