@@ -45,7 +45,7 @@ def select_cases(dataset: str | Path | Dataset, selection: CaseSelection) -> lis
     Raises:
         ValueError: unreadable dataset, unknown split or ids, or no case selected.
     """
-    ds = dataset if isinstance(dataset, Dataset) else read_dataset(dataset)
+    ds = dataset if isinstance(dataset, Dataset) else read_any_dataset(dataset)
     cases = sorted(ds.cases, key=lambda c: c.case_id)
     if selection.cases:
         by_id = {c.case_id: c for c in cases}
@@ -53,6 +53,8 @@ def select_cases(dataset: str | Path | Dataset, selection: CaseSelection) -> lis
         if unknown:
             raise ValueError(f"unknown case id(s) in {ds.root}: {', '.join(unknown[:10])}")
         return [by_id[i] for i in sorted(set(selection.cases))]
+    if ds.layout == "sample":  # one bundled image: there is nothing to split
+        return cases
     if selection.split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {selection.split!r}")
     if selection.max_cases is not None and selection.max_cases < 1:
@@ -74,8 +76,25 @@ def select_cases(dataset: str | Path | Dataset, selection: CaseSelection) -> lis
     return cases
 
 
+def read_any_dataset(dataset: str | Path) -> Dataset:
+    """A dataset folder or CSV, or a bundled sample as a one-case dataset (``sample:NAME``,
+    as training accepts it)."""
+    from vqseg_core.data.cases import SAMPLE_PREFIX, dataset_cases
+
+    text = str(dataset)
+    if text.startswith(SAMPLE_PREFIX):
+        try:
+            cases = dataset_cases(text)
+        except (KeyError, ValueError, FileNotFoundError) as exc:
+            raise ValueError(f"{text}: {exc}") from None
+        return Dataset(Path(text), "sample", tuple(cases))
+    return read_dataset(dataset)
+
+
 def dataset_name(path: str | Path) -> str:
-    """A short name for a dataset: the folder name (or CSV stem)."""
+    """A short name for a dataset: the folder name (or CSV stem; a sample's name)."""
+    if str(path).startswith("sample:"):
+        return str(path).removeprefix("sample:")
     p = Path(path)
     return p.stem if p.is_file() else p.resolve().name
 

@@ -202,3 +202,13 @@ def test_label_map_reads_0_255_style_masks_as_the_models_classes(
     assert dice(tmp_path / "mapped") == dice(tmp_path / "plain")
     with pytest.raises(SystemExit):
         main([*args, str(discs), "--out", str(tmp_path / "x"), "--label-map", "255=1"])
+
+
+def test_a_bundled_sample_is_a_dataset_as_in_training(tmp_path, capsys) -> None:
+    args = ["noise", "sample:chest-xray", "--set", "chest-xray", "--kinds", "gaussian",
+            "--levels", "0", "--draws", "1", *RUN]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "ok")]) == 0
+    text = (tmp_path / "ok" / "cases.csv").read_text(encoding="utf-8")
+    assert text.count("\nchest-xray,") == 2  # one case, two models
+    assert main([*args[:1], "sample:nosuch", *args[2:], "--out", str(tmp_path / "no")]) == 2
+    assert "unknown sample 'nosuch'" in capsys.readouterr().err
