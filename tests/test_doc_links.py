@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted(
     [
         ROOT / "README.md",
@@ -23,7 +23,7 @@ _PATH = re.compile(r"`((?:docs|scripts|configs|benchmarks)/[\w./-]+\.(?:md|py|sh
 
 
 def _targets(page: Path) -> list[tuple[str, Path]]:
-    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
     found = []
     for match in _LINK.finditer(text):
         link = match.group(1) or match.group(2)

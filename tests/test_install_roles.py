@@ -14,7 +14,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 GUI = ("napari", "npe2", "magicgui", "qtpy", "superqt", "PyQt5", "PyQt6", "PySide2", "PySide6",
        "vispy", "app_model")  # fmt: skip
 
@@ -45,7 +45,7 @@ def _names(requirements: list[str]) -> set[str]:
 
 
 def test_core_requirements_hold_no_gui_package() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     core = _names(project["dependencies"])
     assert {"torch", "monai", "safetensors", "nibabel", "simpleitk"} <= core
     assert not core & {g.lower() for g in GUI}

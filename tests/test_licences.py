@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "src" / "vqseg_core" / "data" / "samples"
 WEIGHTS = ROOT / "src" / "vqseg_core" / "pretrained" / "weights"
 
@@ -25,7 +25,7 @@ def _bundled_data_files() -> list[str]:
 
 
 def test_notice_names_every_bundled_file() -> None:
-    notice = (ROOT / "NOTICE").read_text()
+    notice = (ROOT / "NOTICE").read_text(encoding="utf-8")
     files = _bundled_data_files()
     assert len(files) >= 20  # the samples and weights are really there
     missing = [name for name in files if not re.search(rf"(?<![\w/-]){re.escape(name)}", notice)]
@@ -40,14 +40,14 @@ def test_every_sample_folder_carries_its_licence() -> None:
 
 
 def test_pyproject_ships_licence_files() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["license"] == "BSD-3-Clause"
     assert set(project["license-files"]) >= {"LICENSE", "NOTICE"}
-    assert "BSD 3-Clause" in (ROOT / "LICENSE").read_text()
+    assert "BSD 3-Clause" in (ROOT / "LICENSE").read_text(encoding="utf-8")
 
 
 def test_citation_file_cites_the_paper() -> None:
-    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     assert cff["cff-version"].startswith("1.2")
     paper = cff["references"][0]
     assert paper["title"] == "Vector Quantisation for Robust Segmentation"
@@ -65,7 +65,7 @@ def test_one_version_everywhere() -> None:
 
     assert vqseg_core.__version__ == napari_vqseg.__version__ == __version__
     assert importlib.metadata.version("napari-vqseg") == __version__
-    assert f"({__version__})" in (ROOT / "CHANGELOG.md").read_text() or (
-        f"[{__version__}]" in (ROOT / "CHANGELOG.md").read_text()
+    assert f"({__version__})" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8") or (
+        f"[{__version__}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     )
-    assert "version" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dynamic"]
+    assert "version" in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dynamic"]

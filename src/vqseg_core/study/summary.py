@@ -167,7 +167,7 @@ def _plots(spec: StudySpec, rows: Sequence[dict], metric: str, folder: Path) -> 
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
