@@ -348,7 +348,7 @@ def _train_steps(run: _Run, start: int, last: int) -> tuple[int, bool, dict[str,
 def _write_log(log, record: dict[str, Any]) -> None:
     """One line of ``log.jsonl`` (rank 0 only: other ranks have no log)."""
     if log is not None:
-        log.write(json.dumps(record) + "\n")
+        log.write(json.dumps(jsonable(record), allow_nan=False) + "\n")  # strict: null, no NaN
         log.flush()
 
 
@@ -467,9 +467,8 @@ def _save(path: Path, model, optimizer, step: int, cfg: dict, log, info) -> None
 def _export(model, config: TrainConfig, out: Path, val_dice: dict[str, float], step: int) -> Path:
     from vqseg_core.weights import export_weights
 
-    dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": None}[
-        config.logging.export_dtype
-    ]
+    dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": None}
+    dtype = dtypes[config.logging.export_dtype]
     meta = _json_config(config)
     meta["classes"] = {str(k): v for k, v in config.data.labels.items()}
     meta["validation_dice"] = jsonable(val_dice)
@@ -482,7 +481,8 @@ def _export(model, config: TrainConfig, out: Path, val_dice: dict[str, float], s
         "augmentations": list(config.data.augment),
         "weights": weights.name,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(jsonable(summary), indent=2, allow_nan=False)
+    (out / "summary.json").write_text(text + "\n", encoding="utf-8")
     return weights
 
 

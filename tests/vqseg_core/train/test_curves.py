@@ -43,3 +43,13 @@ def test_curves_have_a_codebook_panel_only_for_vq(tmp_path) -> None:
 def test_no_records_no_picture(tmp_path) -> None:
     (tmp_path / "log.jsonl").write_text("", encoding="utf-8")
     assert write_curves(tmp_path) is None and not (tmp_path / "curves.png").exists()
+
+
+def test_the_training_log_is_strict_json(tmp_path) -> None:
+    """A NaN loss is written as null: strict JSON parsers read every line."""
+    from vqseg_core.train.loop import _write_log
+
+    with open(tmp_path / "log.jsonl", "w", encoding="utf-8") as log:
+        _write_log(log, {"type": "train", "step": 1, "loss": float("nan"), "lr": 1e-4})
+    line = (tmp_path / "log.jsonl").read_text(encoding="utf-8")
+    assert "NaN" not in line and json.loads(line)["loss"] is None
