@@ -36,9 +36,9 @@ def check_out(out: Path, command: str, *, overwrite: bool = False) -> None:
         OutputFolderError: naming the folder and what is in the way.
     """
     _check_not_a_file(out)
-    if not out.is_dir():
-        return
-    entries = sorted(p.name for p in out.iterdir())
+    if not out.is_dir() or int(os.environ.get("RANK", "0") or 0) != 0:
+        return  # under torchrun rank 0 decides (other ranks wait for it before writing)
+    entries = sorted(p.name for p in out.iterdir() if not _is_marker_temp(p.name))
     if not entries or overwrite:
         return
     owner = folder_owner(out)
@@ -66,6 +66,11 @@ def mark_out(out: Path, command: str) -> None:
         return
     out.mkdir(parents=True, exist_ok=True)
     write_text(marker, json.dumps({"written_by": "vqseg-eval", "command": command}) + "\n")
+
+
+def _is_marker_temp(name: str) -> bool:
+    """A temporary file of the marker being written (atomic write: ``.MARKER.*.tmp``)."""
+    return name.startswith(f".{MARKER}.") and name.endswith(".tmp")
 
 
 def check_out_file(path: Path, *, overwrite: bool = False) -> None:
