@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vqseg_core.models.blocks import Down, ResBlock, Up, conv
 from vqseg_core.models.output import Encoding, Latent, ModelOutput, QuantizerOutput
+from vqseg_core.models.padding import crop_padding, pad_to
 
 UPSAMPLE_MODES = ("nearest", "transpose")
 
@@ -214,24 +214,8 @@ class UNet(nn.Module):
         return replace(bottleneck, skips=enc.latents) if enc.latents else bottleneck
 
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
-        spatial = x.shape[2:]
-        target = self.padded_shape(spatial)
-        if tuple(spatial) == target:
-            return x, []
-        pads: list[int] = []  # F.pad order: last axis first, (before, after)
-        for s, t in zip(reversed(spatial), reversed(target), strict=True):
-            total = t - s
-            pads += [total // 2, total - total // 2]
-        return F.pad(x, pads, mode="replicate"), pads
+        return pad_to(x, self.padded_shape(x.shape[2:]))
 
     @staticmethod
     def _crop(y: torch.Tensor, pads: list[int]) -> torch.Tensor:
-        if not pads:
-            return y
-        slices = [slice(None), slice(None)]
-        n = len(pads) // 2
-        for axis in range(n):
-            before, after = pads[2 * (n - 1 - axis)], pads[2 * (n - 1 - axis) + 1]
-            size = y.shape[2 + axis]
-            slices.append(slice(before, size - after))
-        return y[tuple(slices)]
+        return crop_padding(y, pads)

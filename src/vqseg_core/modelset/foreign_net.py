@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vqseg_core.checkpoint import CheckpointError
 from vqseg_core.models.output import Encoding, ModelOutput
+from vqseg_core.models.padding import crop_padding, pad_to
 
 TYPES = ("torchscript", "onnx", "monai")
 """The kinds of network file a ``vqseg-model`` YAML may name."""
@@ -136,29 +136,10 @@ class ForeignNetwork(nn.Module):
                 f"bottleneck {self.backend.bottleneck!r} gave {got} for an input of shape "
                 f"{tuple(padded.shape)}: it must give (B, channels, *latent spatial)",
             )
-        return _crop(logits, pads), feat
+        return crop_padding(logits, pads), feat
 
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
-        spatial = tuple(x.shape[2:])
-        target = self.padded_shape(spatial)
-        if spatial == target:
-            return x, []
-        pads: list[int] = []  # F.pad order: last axis first, (before, after)
-        for s, t in zip(reversed(spatial), reversed(target), strict=True):
-            total = t - s
-            pads += [total // 2, total - total // 2]
-        return F.pad(x, pads, mode="replicate"), pads
-
-
-def _crop(y: torch.Tensor, pads: list[int]) -> torch.Tensor:
-    if not pads:
-        return y
-    slices = [slice(None), slice(None)]
-    n = len(pads) // 2
-    for axis in range(n):
-        before, after = pads[2 * (n - 1 - axis)], pads[2 * (n - 1 - axis) + 1]
-        slices.append(slice(before, y.shape[2 + axis] - after))
-    return y[tuple(slices)]
+        return pad_to(x, self.padded_shape(tuple(x.shape[2:])))
 
 
 class TorchBackend(nn.Module):
