@@ -263,6 +263,18 @@ def export_rows(
     return rows
 
 
+def import_settings(path: str | Path) -> tuple[ExplorerSettings, str]:
+    """:func:`read_settings` for settings from elsewhere: TorchScript model YAMLs (code) are
+    left out, never loaded from someone's folder; ``(settings, a note for the user or "")``."""
+    from vqseg_core.modelset.foreign import code_note, split_code
+
+    settings = read_settings(path)
+    files, code = split_code(settings.model_files)
+    if not code:
+        return settings, ""
+    return settings.with_(model_files=files), code_note(code)
+
+
 def read_settings(path: str | Path) -> ExplorerSettings:
     """The explorer settings stored in an export folder (or its ``settings.json``); files
     of the previous version (a UNet / VQ-UNet pair) are read too."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -299,15 +298,12 @@ class RobustnessExplorer(QWidget):
 
     def import_settings(self, path: str | Path) -> ExplorerSettings:
         """Restore the controls from an export folder or its ``settings.json``."""
-        from napari_vqseg.explorer.report import read_settings
-        from vqseg_core.modelset.foreign import code_note, split_code
+        from napari_vqseg.explorer.report import import_settings
 
-        settings = read_settings(path)
-        files, code = split_code(settings.model_files)  # TorchScript is code: never from here
-        settings = replace(settings, model_files=files) if code else settings
+        settings, note = import_settings(path)  # TorchScript is code: never from here
         self.apply(settings)
-        if code:
-            self.status.setText(code_note(code))
+        if note:
+            self.status.setText(note)
         return settings
 
     # ---- workers ---------------------------------------------------------------------------
