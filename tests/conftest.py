@@ -164,3 +164,22 @@ def tiny_pair(tiny_pair_files: dict[str, Path]):
     from vqseg_core.pretrained import load_pair_from_files
 
     return load_pair_from_files(tiny_pair_files["unet"], tiny_pair_files["vqunet"], name="tiny")
+
+
+@pytest.fixture
+def full_disk(monkeypatch: pytest.MonkeyPatch):
+    """Call it to make every atomic write of :mod:`vqseg_core.reporting` fail as on a full disk
+    (``fsync`` raises ENOSPC; writes before the call succeed)."""
+    import errno
+
+    from vqseg_core import reporting
+
+    class FullDisk:
+        def __getattr__(self, name: str):
+            return getattr(os, name)
+
+        @staticmethod
+        def fsync(fd: int) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    return lambda: monkeypatch.setattr(reporting, "os", FullDisk())

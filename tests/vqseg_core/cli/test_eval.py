@@ -13,29 +13,6 @@ import pytest
 from vqseg_core.cli.eval import main
 
 
-@pytest.fixture(scope="module")
-def discs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three synthetic disc cases in the paired-folder layout (labels 1 ring, 2 core)."""
-    from PIL import Image
-
-    root = tmp_path_factory.mktemp("eval-cli") / "discs"
-    (root / "images").mkdir(parents=True)
-    (root / "masks").mkdir()
-    rng = np.random.default_rng(3)
-    yy, xx = np.mgrid[:64, :64]
-    for i in range(3):
-        cy, cx = rng.uniform(26, 38, 2)
-        r = rng.uniform(11, 15)
-        label = (((yy - cy) ** 2 + (xx - cx) ** 2) < r * r).astype(np.uint8)
-        label[(np.abs(yy - cy) < r / 3) & (np.abs(xx - cx) < r / 3)] = 2
-        image = 0.2 + 0.3 * (label > 0) + 0.3 * (label == 2) + 0.04 * rng.normal(size=label.shape)
-        Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(
-            root / "images" / f"c{i}.png"
-        )
-        Image.fromarray(label).save(root / "masks" / f"c{i}.png")
-    return root
-
-
 def _pair_args(files) -> list[str]:
     return ["--unet", str(files["unet"]), "--vqunet", str(files["vqunet"])]
 

@@ -9,14 +9,12 @@ block); a full disk is a small tmpfs (root only; the in-process ENOSPC tests cov
 
 from __future__ import annotations
 
-import errno
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from isolated import is_one_line_error, run_command
@@ -74,26 +72,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=False)
-
-
-@pytest.fixture(scope="module")
-def discs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three 64 x 64 synthetic disc cases (labels 1 ring, 2 core) as paired folders."""
-    from PIL import Image
-
-    root = tmp_path_factory.mktemp("hostile-out") / "discs"
-    (root / "images").mkdir(parents=True)
-    (root / "masks").mkdir()
-    rng = np.random.default_rng(3)
-    yy, xx = np.mgrid[:64, :64]
-    for i in range(3):
-        cy, cx = rng.uniform(26, 38, 2)
-        label = (((yy - cy) ** 2 + (xx - cx) ** 2) < 144).astype(np.uint8)
-        label[(np.abs(yy - cy) < 4) & (np.abs(xx - cx) < 4)] = 2
-        image = 0.2 + 0.3 * (label > 0) + 0.3 * (label == 2)
-        Image.fromarray((image * 255).astype(np.uint8)).save(root / "images" / f"c{i}.png")
-        Image.fromarray(label).save(root / "masks" / f"c{i}.png")
-    return root
 
 
 @pytest.fixture
@@ -184,8 +162,7 @@ def test_eval_foreign_cells_line_names_file_and_line(noise, tmp_path) -> None:
     assert f"{out / 'cells.jsonl'}, line 2" in done.stderr
 
 
-def test_eval_enospc_in_process_keeps_cases_csv(noise, tmp_path, monkeypatch, capsys) -> None:
-    from vqseg_core import reporting
+def test_eval_enospc_in_process_keeps_cases_csv(noise, tmp_path, full_disk, capsys) -> None:
     from vqseg_core.cli.eval import main
 
     out = tmp_path / "enospc"
@@ -193,15 +170,7 @@ def test_eval_enospc_in_process_keeps_cases_csv(noise, tmp_path, monkeypatch, ca
     assert main(argv) == 0
     before = (out / "cases.csv").read_bytes()
 
-    class FullDisk:
-        def __getattr__(self, name):
-            return getattr(os, name)
-
-        @staticmethod
-        def fsync(fd: int) -> None:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(reporting, "os", FullDisk())
+    full_disk()
     capsys.readouterr()
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -4,8 +4,6 @@ write that fails leaves the old table whole."""
 
 from __future__ import annotations
 
-import errno
-import os
 from pathlib import Path
 
 import pytest
@@ -36,19 +34,11 @@ def test_a_cut_line_is_skipped_and_the_next_cell_starts_a_new_line(tmp_path: Pat
     assert again.cell_keys() == ["k", "next"] and again.records(["next"]) == [{"v": 2}]
 
 
-def test_a_failed_table_write_keeps_the_old_table(tmp_path: Path, monkeypatch) -> None:
+def test_a_failed_table_write_keeps_the_old_table(tmp_path: Path, full_disk) -> None:
     path = tmp_path / "table.md"
     reporting.write_text(path, "old table\n")
 
-    class FullDisk:
-        def __getattr__(self, name):
-            return getattr(os, name)
-
-        @staticmethod
-        def fsync(fd: int) -> None:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(reporting, "os", FullDisk())
+    full_disk()
     with pytest.raises(OSError) as exc:
         reporting.write_csv(path.with_name("cases.csv"), [{"a": 1}])
     assert exc.value.filename == str(path.with_name("cases.csv"))
