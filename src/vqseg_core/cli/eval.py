@@ -277,23 +277,18 @@ def _export_split(pairs: list) -> dict:
 
 def _selection(args: argparse.Namespace, pairs: list | None = None):
     """The cases to score: the flags given, else the split in the models' export config."""
-    from vqseg_core.evaluation import CaseSelection
+    from vqseg_core.evaluation.selection import exported_selection
 
     split = _export_split(pairs or []) if args.split_method is None else {}
     method = args.split_method or split.get("split") or "random"
-    if method == "slices":  # a slice-split volume: its held-out slabs, unless told otherwise
-        if not args.val_slices and args.split == "val":
-            args.val_slices = list(split.get("val_slices") or ())
-            args.split = "all"
-        method = "random"
-    fraction = args.val_fraction if args.val_fraction is not None else split.get("val_fraction")
-    seed = args.split_seed if args.split_seed is not None else split.get("split_seed")
-    val_cases = tuple(args.val_cases) or tuple(split.get("val_cases") or ())
-    return CaseSelection(
-        split=args.split, method=method,
-        val_fraction=0.2 if fraction is None else float(fraction),
-        split_seed=42 if seed is None else int(seed), val_cases=val_cases,
-        cases=tuple(args.cases), max_cases=args.max_cases,
+    if method == "slices" and not args.val_slices and args.split == "val":
+        # a slice-split volume: its held-out slabs, unless told otherwise
+        args.val_slices = list(split.get("val_slices") or ())
+        args.split = "all"
+    return exported_selection(
+        split, split=args.split, method=method, val_fraction=args.val_fraction,
+        split_seed=args.split_seed, val_cases=args.val_cases, cases=args.cases,
+        max_cases=args.max_cases,
     )  # fmt: skip
 
 

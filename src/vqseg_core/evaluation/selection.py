@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,41 @@ class CaseSelection:
     val_cases: tuple[str, ...] = ()
     cases: tuple[str, ...] = field(default_factory=tuple)
     max_cases: int | None = None
+
+
+def exported_selection(
+    data: Mapping[str, object],
+    split: str = "val",
+    method: str | None = None,
+    val_fraction: float | None = None,
+    split_seed: int | None = None,
+    val_cases: Sequence[str] = (),
+    cases: Sequence[str] = (),
+    max_cases: int | None = None,
+) -> CaseSelection:
+    """The selection a trained model's export describes (its ``data`` config: ``split``,
+    ``val_fraction``, ``split_seed``, ``val_cases``), each field overridden when given.
+
+    Defaults where the export says nothing are training's: a random split, 20 %, seed 42. A
+    ``"slices"`` split has no case split (its held-out part is slabs of each volume:
+    :func:`vqseg_core.evaluation.slabs.slab_cases`): it selects as ``"random"``; callers pick
+    ``split="all"`` and the slabs.
+    """
+    method = method or str(data.get("split") or "random")
+    if val_fraction is None:
+        val_fraction = float(data.get("val_fraction", 0.2))  # type: ignore[arg-type]
+    if split_seed is None:
+        split_seed = int(data.get("split_seed", 42))  # type: ignore[call-overload]
+    exported_ids = data.get("val_cases") or ()
+    return CaseSelection(
+        split=split,
+        method="random" if method == "slices" else method,
+        val_fraction=val_fraction,
+        split_seed=split_seed,
+        val_cases=tuple(val_cases) or tuple(str(i) for i in exported_ids),  # type: ignore[union-attr]
+        cases=tuple(cases),
+        max_cases=max_cases,
+    )
 
 
 def select_cases(dataset: str | Path | Dataset, selection: CaseSelection) -> list[Case]:

@@ -21,7 +21,7 @@ from vqseg_core.data.layouts import Case, read_dataset
 from vqseg_core.evaluation.common import load_case
 from vqseg_core.evaluation.noise import NoiseConfig, grid_records, noise_grid, unique_cells
 from vqseg_core.evaluation.segmentation import score_case_draws
-from vqseg_core.evaluation.selection import CaseSelection, select_cases
+from vqseg_core.evaluation.selection import exported_selection, select_cases
 from vqseg_core.evaluation.sharding import Cell, run_cells
 from vqseg_core.evaluation.store import CellStore, cell_key
 from vqseg_core.reporting import jsonable
@@ -45,13 +45,7 @@ def heldout_cases(models: Any, max_cases: int | None = None) -> tuple[str, list[
         cases = dataset_cases(str(data.get("dataset", "")))
         cases = slab_cases(cases, member.recipe, list(data.get("val_slices") or ()))
     else:
-        selection = CaseSelection(
-            split="val",
-            method=str(data.get("split", "random")),
-            val_fraction=float(data.get("val_fraction", 0.2)),
-            split_seed=int(data.get("split_seed", 42)),
-            val_cases=tuple(data.get("val_cases") or ()),
-        )
+        selection = exported_selection(data)
         cases = select_cases(root, selection)
     return root.name, cases[:max_cases] if max_cases else cases
 

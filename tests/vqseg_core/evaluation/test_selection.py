@@ -36,3 +36,22 @@ def test_max_cases_larger_than_the_split_keeps_the_whole_split(disc_dataset) -> 
 def test_max_cases_below_one_is_refused(disc_dataset) -> None:
     with pytest.raises(ValueError, match="max_cases"):
         select_cases(disc_dataset, CaseSelection(split="all", max_cases=0))
+
+
+def test_exported_selection_reads_the_export_and_takes_overrides():
+    from vqseg_core.evaluation.selection import exported_selection
+
+    assert exported_selection({}) == CaseSelection()  # training's defaults
+    data = {"split": "parity", "val_fraction": 0.3, "split_seed": 7, "val_cases": ["b", "a"]}
+    sel = exported_selection(data)
+    assert (sel.method, sel.val_fraction, sel.split_seed, sel.val_cases) == (
+        "parity", 0.3, 7, ("b", "a"),
+    )  # fmt: skip
+    sel = exported_selection(data, split="all", method="ids", val_fraction=0.5, split_seed=1,
+                             val_cases=["c"], max_cases=3)  # fmt: skip
+    assert (sel.split, sel.method, sel.val_fraction, sel.split_seed, sel.val_cases) == (
+        "all", "ids", 0.5, 1, ("c",),
+    )  # fmt: skip
+    assert sel.max_cases == 3
+    # a slice split has no case split: its cases select as random (the slabs come after)
+    assert exported_selection({"split": "slices"}).method == "random"

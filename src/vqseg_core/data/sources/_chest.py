@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,3 +61,31 @@ def resize_case(
             spacing[1] * image.shape[1] / size,
         )
     return out, lab, spacing
+
+
+def add_masked_radiograph(
+    writer: Any,
+    case_id: str,
+    image_path: Path,
+    mask_path: Path,
+    size: int | None,
+    skipped: list[str],
+    **fields: Any,
+) -> bool:
+    """Add one radiograph with its lung mask (one PNG each, spacing unknown) to ``writer``
+    (a :class:`~vqseg_core.data.sources._base.DatasetWriter`), resized to ``size``; a missing
+    file or a mask of another shape is listed in ``skipped`` instead. ``fields`` go to
+    ``writer.add`` (``domain``, ``tuberculosis``)."""
+    from vqseg_core.io import load_image
+
+    if not image_path.is_file() or not mask_path.is_file():
+        skipped.append(f"{case_id}: image or mask missing")
+        return False
+    image = load_image(image_path).array
+    labels = read_mask(mask_path).astype(np.uint8)
+    if labels.shape != image.shape:
+        skipped.append(f"{case_id}: mask {labels.shape} vs image {image.shape}")
+        return False
+    image, labels, _ = resize_case(image, labels, None, size)
+    writer.add(case_id, np.round(image), labels, spacing=None, **fields)
+    return True

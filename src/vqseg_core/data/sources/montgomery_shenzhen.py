@@ -16,8 +16,6 @@ import csv
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from vqseg_core.data.sources._base import (
     DatasetWriter,
     DataSource,
@@ -26,15 +24,13 @@ from vqseg_core.data.sources._base import (
     progress,
     shared_folder,
 )
-from vqseg_core.data.sources._chest import read_mask, resize_case
+from vqseg_core.data.sources._chest import add_masked_radiograph
 
 DOMAINS = {"montgomery": "Montgomery", "shenzhen": "Shenzhen"}
 
 
 def build(request: PrepareRequest, source: Path) -> dict[str, Any]:
     """Convert the bundle under ``source`` into ``request.out``."""
-    from vqseg_core.io import load_image
-
     table = source / "cases.csv"
     if not table.is_file() or not (source / "images").is_dir() or not (source / "masks").is_dir():
         raise ValueError(
@@ -45,28 +41,12 @@ def build(request: PrepareRequest, source: Path) -> dict[str, Any]:
     skipped = []
     writer = DatasetWriter(request.out, 2)
     for case_id in progress(limited(sorted(rows), request), request, "montgomery_shenzhen"):
-        row = rows[case_id]
-        image_path, mask_path = (
-            source / "images" / f"{case_id}.png",
-            source / "masks" / f"{case_id}.png",
-        )
-        if not image_path.is_file() or not mask_path.is_file():
-            skipped.append(f"{case_id}: image or mask missing")
-            continue
-        image = load_image(image_path).array
-        labels = read_mask(mask_path).astype(np.uint8)
-        if labels.shape != image.shape:
-            skipped.append(f"{case_id}: mask {labels.shape} vs image {image.shape}")
-            continue
-        image, labels, _ = resize_case(image, labels, None, request.size)
-        writer.add(
-            case_id,
-            np.round(image),
-            labels,
-            spacing=None,
-            domain=DOMAINS.get(row["source"].lower(), row["source"]),
-            tuberculosis=row.get("tb") == "1",
-        )
+        hospital = rows[case_id]["source"]
+        add_masked_radiograph(
+            writer, case_id, source / "images" / f"{case_id}.png",
+            source / "masks" / f"{case_id}.png", request.size, skipped,
+            domain=DOMAINS.get(hospital.lower(), hospital), tuberculosis=rows[case_id].get("tb") == "1",
+        )  # fmt: skip
     return writer.finish(
         name="montgomery_shenzhen",
         description="Montgomery + Shenzhen PA chest radiographs with manual lung masks (589)",

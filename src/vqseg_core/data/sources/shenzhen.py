@@ -11,8 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from vqseg_core.data.layouts import case_key
 from vqseg_core.data.sources._base import (
     DatasetWriter,
@@ -22,7 +20,7 @@ from vqseg_core.data.sources._base import (
     progress,
     shared_folder,
 )
-from vqseg_core.data.sources._chest import read_mask, resize_case
+from vqseg_core.data.sources._chest import add_masked_radiograph
 
 
 def find_cases(source: Path) -> tuple[dict[str, Path], dict[str, Path]]:
@@ -42,8 +40,6 @@ def find_cases(source: Path) -> tuple[dict[str, Path], dict[str, Path]]:
 
 def build(request: PrepareRequest, source: Path) -> dict[str, Any]:
     """Convert Shenzhen images + masks under ``source`` into ``request.out``."""
-    from vqseg_core.io import load_image
-
     images, masks = find_cases(source)
     paired = sorted(set(images) & set(masks))
     if not paired:
@@ -53,20 +49,10 @@ def build(request: PrepareRequest, source: Path) -> dict[str, Any]:
     skipped = [f"{k}: no mask" for k in sorted(set(images) - set(masks))]
     writer = DatasetWriter(request.out, 2)
     for case_id in progress(limited(paired, request), request, "shenzhen"):
-        image = load_image(images[case_id]).array
-        labels = read_mask(masks[case_id]).astype(np.uint8)
-        if labels.shape != image.shape:
-            skipped.append(f"{case_id}: mask {labels.shape} vs image {image.shape}")
-            continue
-        out_image, out_labels, _ = resize_case(image, labels, None, request.size)
-        writer.add(
-            case_id,
-            np.round(out_image),
-            out_labels,
-            spacing=None,
-            domain="Shenzhen",
-            tuberculosis=case_id.endswith("_1"),
-        )
+        add_masked_radiograph(
+            writer, case_id, images[case_id], masks[case_id], request.size, skipped,
+            domain="Shenzhen", tuberculosis=case_id.endswith("_1"),
+        )  # fmt: skip
     return writer.finish(
         name="shenzhen",
         description="Shenzhen PA chest radiographs with manual lung masks",
