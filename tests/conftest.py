@@ -12,6 +12,11 @@ from hypothesis import settings
 settings.register_profile("ci", deadline=None, print_blob=True, derandomize=True)
 settings.load_profile("ci")
 
+# the suite checks eager torch (the float32 reference) unless a test asks for a backend; the
+# ONNX Runtime path is tested in tests/vqseg_core/test_backends.py
+os.environ.setdefault("VQSEG_BACKEND", "torch")
+os.environ.setdefault("VQSEG_CACHE_DIR", "off")
+
 SHARED_DATA = Path(
     os.environ.get("VQSEG_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data")
 )

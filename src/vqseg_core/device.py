@@ -49,3 +49,16 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
 def channels_last(spatial_dims: int) -> torch.memory_format:
     """The channels-last memory format for 2D or 3D tensors."""
     return torch.channels_last if spatial_dims == 2 else torch.channels_last_3d
+
+
+def inference_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+    """The autocast dtype of inference (:class:`~vqseg_core.inference.Predictor`), or ``None``.
+
+    As :func:`autocast_dtype`, except that ``auto`` on the CPU is float32: bf16 label masks of
+    the bundled chest UNet agreed with float32 on 99.87 % of pixels (AVX-512 CPU), under the
+    99.9 % bar, so bf16 runs on the CPU only when asked for; the fast CPU path is float32
+    through :mod:`vqseg_core.backends`.
+    """
+    if precision == "auto" and device.type == "cpu":
+        return None
+    return autocast_dtype(device, precision)

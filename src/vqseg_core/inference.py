@@ -12,13 +12,16 @@ results equal MONAI's.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from vqseg_core.device import autocast_dtype, channels_last, pick_device
+from vqseg_core.backends import Choice, choose, torch_note
+from vqseg_core.device import channels_last, inference_dtype, pick_device
 from vqseg_core.models.output import Encoding, Latent
 from vqseg_core.volume import (
     CancelFn,
@@ -29,6 +32,8 @@ from vqseg_core.volume import (
     iter_slicewise,
     iter_sliding_window,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,14 @@ class Predictor:
     Args:
         model: a :class:`~vqseg_core.models.UNet` or :class:`~vqseg_core.models.VQUNet`.
         device: ``auto`` (CUDA -> MPS -> CPU), ``cpu``, ``cuda``, ``mps`` or a torch device.
-        precision: ``auto`` (bf16 where fast), ``bf16`` or ``fp32``.
+        precision: ``auto`` (float32 on the CPU through ``backend``, bf16 on CUDA), ``bf16``
+            (autocast + channels-last) or ``fp32`` (eager torch float32, the reference).
         patch_size: sliding-window size for volumes (``None``: whole input at once).
         overlap: sliding-window overlap fraction.
         sw_batch_size: windows per forward pass.
         mode: sliding-window blending, ``constant`` or ``gaussian`` (as MONAI's).
+        backend: ``auto``, ``torch`` or ``onnx`` (see :mod:`vqseg_core.backends`); ``auto``
+            reads ``VQSEG_BACKEND`` when set.
     """
 
     def __init__(
@@ -61,9 +69,10 @@ class Predictor:
         overlap: float = 0.25,
         sw_batch_size: int = 2,
         mode: str = "constant",
+        backend: str = "auto",
     ) -> None:
         self.device = device if isinstance(device, torch.device) else pick_device(device)
-        self.amp = autocast_dtype(self.device, precision)
+        self.amp = inference_dtype(self.device, precision)
         self.spatial_dims = int(model.spatial_dims)
         fmt = channels_last(self.spatial_dims) if self.amp is not None else torch.contiguous_format
         self.memory_format = fmt
@@ -72,6 +81,31 @@ class Predictor:
         self.overlap = overlap
         self.sw_batch_size = sw_batch_size
         self.mode = mode
+        if backend == "auto":
+            backend = os.environ.get("VQSEG_BACKEND", "").strip() or "auto"
+        self._choice = choose(backend, self.model, self.device, precision, self.amp)
+
+    @property
+    def backend(self) -> str:
+        """The backend running label passes now: ``"torch"`` or ``"onnx"``."""
+        return self._choice.name
+
+    @property
+    def backend_note(self) -> str:
+        """One line for status bars and reports: which backend runs, at which precision."""
+        return self._choice.note
+
+    def _logits(self, batch: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch already on the device (inside inference mode and autocast)."""
+        runner = self._choice.runner
+        if runner is not None:
+            try:
+                return runner(batch)
+            except Exception as exc:  # eager torch still works
+                logger.warning("ONNX Runtime failed (%s); running eager torch from now", exc)
+                why = f"ONNX failed: {exc}"[:200]
+                self._choice = Choice("torch", note=torch_note(self.device, self.amp, why))
+        return self.model(batch)
 
     def _autocast(self):
         return torch.autocast(
@@ -95,7 +129,7 @@ class Predictor:
                 from monai.inferers import sliding_window_inference
 
                 logits = sliding_window_inference(
-                    x, self.patch_size, sw_batch_size=self.sw_batch_size, predictor=self.model,
+                    x, self.patch_size, sw_batch_size=self.sw_batch_size, predictor=self._logits,
                     overlap=self.overlap, mode=self.mode,
                 )  # fmt: skip
                 encoding = None
@@ -103,7 +137,7 @@ class Predictor:
                 out = self.model.forward_with_aux(x)
                 logits, encoding = out.logits, out.encoding
             else:
-                logits, encoding = self.model(x), None
+                logits, encoding = self._logits(x), None
         return Prediction(logits=logits.float().cpu(), encoding=_cpu(encoding))
 
     def _slicewise(self, x: torch.Tensor, chunk: int = 16) -> torch.Tensor:
@@ -115,7 +149,7 @@ class Predictor:
             batch = slices[start : start + chunk].to(self.device)
             batch = batch.contiguous(memory_format=self.memory_format)
             with torch.inference_mode(), self._autocast():
-                parts.append(self.model(batch).float().cpu())
+                parts.append(self._logits(batch).float().cpu())
         logits = torch.cat(parts)
         return logits.reshape(b, z, -1, h, w).movedim(1, -1)
 
@@ -130,7 +164,7 @@ class Predictor:
         """Logits of one batch on the device, at the predictor's precision."""
         batch = batch.to(self.device).contiguous(memory_format=self.memory_format)
         with torch.inference_mode(), self._autocast():
-            return self.model(batch)
+            return self._logits(batch)
 
     def iter_volume(
         self,
