@@ -15,23 +15,28 @@ perturb; the explorer's live view and sweep (:mod:`vqseg_core.robustness`) and `
 from vqseg_core.engine.draws import (
     BOTTLENECK,
     Cancelled,
+    CleanEncoding,
     DrawOutputs,
     LatentDraws,
     check_cancel,
+    encode_clean,
     has_latents,
     has_quantizer,
     run_draws,
 )
 from vqseg_core.engine.frame import PreparedInput, make_draws, prepare, to_unit_frame
 from vqseg_core.engine.geometry import latent_geometry
+from vqseg_core.engine.memo import ImageMemo, image_id
 from vqseg_core.engine.request import RunRequest, request_for
 from vqseg_core.engine.run import (
+    MasksReady,
     ModelRun,
     PartialLabels,
     Run,
     execute,
     input_range,
     iter_execute,
+    latents_of,
     model_slice,
 )
 from vqseg_core.engine.score import (
@@ -47,8 +52,11 @@ __all__ = [
     "BOTTLENECK",
     "Cancelled",
     "ClassScore",
+    "CleanEncoding",
     "DrawOutputs",
+    "ImageMemo",
     "LatentDraws",
+    "MasksReady",
     "ModelRun",
     "PartialLabels",
     "PreparedInput",
@@ -57,12 +65,15 @@ __all__ = [
     "annotated_classes",
     "check_cancel",
     "check_ground_truth",
+    "encode_clean",
     "execute",
     "has_latents",
     "has_quantizer",
+    "image_id",
     "input_range",
     "iter_execute",
     "latent_geometry",
+    "latents_of",
     "make_draws",
     "model_slice",
     "named",

@@ -12,13 +12,18 @@ from vqseg_core.inference import Predictor
 from vqseg_core.volume import Cancelled
 
 CancelFn = Callable[[], bool]
+CleanEncoding = dict[str, tuple]
+"""The clean image's latents: name -> ``(features, quantized, indices)`` (batch axis of 1)."""
 BOTTLENECK = "bottleneck"
 __all__ = [
     "BOTTLENECK",
     "Cancelled",
+    "CleanEncoding",
     "DrawOutputs",
     "LatentDraws",
     "check_cancel",
+    "encode_clean",
+    "encode_draws",
     "has_latents",
     "has_quantizer",
     "is_windowed",
@@ -136,6 +141,7 @@ def run_draws(
     latents: bool = True,
     batch_size: int = 8,
     cancel: CancelFn | None = None,
+    clean_encoding: CleanEncoding | None = None,
 ) -> DrawOutputs:
     """Run one network over ``draws`` in batches.
 
@@ -143,9 +149,9 @@ def run_draws(
     (so its labels equal the clean prediction at a corruption's identity level); with
     ``decode_all`` every draw is decoded, ``batch_size`` at a time, at the predictor's precision.
 
-    Latents (``latents=True``): all draws, and the clean image when given (for the code-flip
-    maps of quantised latents), are encoded ``batch_size`` at a time, the last batch padded to
-    the same size, always in **float32** (draws that are all identical, as at a corruption's
+    Latents (``latents=True``): all draws are encoded ``batch_size`` at a time, the last batch
+    padded to the same size, and the clean image when given (for the code-flip maps of
+    quantised latents) on its own, always in **float32** (draws that are all identical, as at a corruption's
     identity level, are encoded once): bf16 rounding alone moves the features by about 1e-2
     (and differently at different batch positions), which would show up as latent variance and
     as spurious code flips. Identical inputs therefore give identical latents. Every latent of
@@ -162,6 +168,8 @@ def run_draws(
         latents: compute the latents.
         batch_size: draws per forward pass.
         cancel: returns True to abort; checked before every batch.
+        clean_encoding: the clean image's latents kept from an earlier run
+            (:func:`encode_clean`), else they are computed.
 
     Raises:
         Cancelled: ``cancel()`` returned True.
@@ -184,7 +192,9 @@ def run_draws(
     label_arr = np.concatenate(labels)
     if windowed or not latents or not has_latents(predictor.model):
         return DrawOutputs(label_arr)
-    return DrawOutputs(label_arr, encode_draws(predictor, draws, clean, batch_size, cancel))
+    return DrawOutputs(
+        label_arr, encode_draws(predictor, draws, clean, batch_size, cancel, clean_encoding)
+    )
 
 
 def encode_draws(
@@ -193,8 +203,17 @@ def encode_draws(
     clean: np.ndarray | None,
     batch_size: int = 8,
     cancel: CancelFn | None = None,
+    clean_encoding: CleanEncoding | None = None,
 ) -> dict[str, LatentDraws]:
-    """Every latent of the draws (and of the clean image), in float32 (see :func:`run_draws`)."""
+    """Every latent of the draws (and of the clean image), in float32 (see :func:`run_draws`).
+
+    The draws are encoded ``batch_size`` at a time (the last batch padded to the same size);
+    the clean image on its own (:func:`encode_clean`), or taken from ``clean_encoding`` when
+    the caller kept it (the clean image's latents do not depend on the corruption: the
+    explorer encodes them once per image). A sample's float32 result does not depend on the
+    other samples of its batch (checked bit for bit on the chest pair against the earlier
+    layout, which appended the clean image to the draws' batches).
+    """
     n = draws.shape[0]
     tensor = torch.from_numpy(np.ascontiguousarray(draws, dtype=np.float32))
     # identical draws (identity level, deterministic kinds) are encoded once: even float32
@@ -203,8 +222,6 @@ def encode_draws(
     if same and clean is not None and np.array_equal(draws[0, None], np.asarray(clean)[None]):
         clean = None
     items = tensor[:1] if same else tensor
-    if clean is not None:
-        items = torch.cat([items, _as_batch(clean)])
     size = min(batch_size, items.shape[0])
     parts: list[dict[str, tuple]] = []
     for start in range(0, items.shape[0], size):
@@ -214,16 +231,19 @@ def encode_draws(
         if real < size:  # one batch shape throughout: the same kernels for every input
             batch = torch.cat([batch, batch[-1:].expand(size - real, *batch.shape[1:])])
         parts.append(_encode(predictor, batch, real))
-    m = 1 if same else n  # encoded draws; then the clean image, if any
+    if clean is not None and clean_encoding is None:
+        clean_encoding = encode_clean(predictor, clean, cancel)
+    m = 1 if same else n  # encoded draws
     out: dict[str, LatentDraws] = {}
     for name in parts[0]:
         features = torch.cat([p[name][0] for p in parts])
         quantized = _cat([p[name][1] for p in parts])
         indices = _cat([p[name][2] for p in parts])
-        clean_features = features[m] if clean is not None else features[0]
-        clean_indices = None
-        if indices is not None:
-            clean_indices = indices[m] if clean is not None else indices[0]
+        clean_features, clean_indices = features[0], None if indices is None else indices[0]
+        if clean is not None:
+            assert clean_encoding is not None
+            clean_features = clean_encoding[name][0][0]
+            clean_indices = None if indices is None else clean_encoding[name][2][0]
 
         def draws_of(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t[:m].expand(n, *t.shape[1:]) if same else t[:n]
@@ -236,6 +256,15 @@ def encode_draws(
             clean_features,
         )
     return out
+
+
+def encode_clean(
+    predictor: Predictor, clean: np.ndarray, cancel: CancelFn | None = None
+) -> CleanEncoding:
+    """Every latent of the clean image ``(C, *model_shape)``, in float32, in a batch of one:
+    name -> ``(features, quantized, indices)``, each with a batch axis of 1 (on the CPU)."""
+    check_cancel(cancel)
+    return _encode(predictor, _as_batch(clean), 1)
 
 
 def _cat(parts: list[torch.Tensor | None]) -> torch.Tensor | None:

@@ -14,6 +14,11 @@ and sweep (:mod:`vqseg_core.robustness`) and ``vqseg-eval noise|latent|shift``
 * A volume under a 2D slice model or a windowed 3D network runs slab by slab with the ``focus``
   slice first: :func:`iter_execute` yields each member's labels as soon as that slice is final.
   A 2D slice model's latents are those of the focus slice alone; a windowed 3D network has none.
+* Every member's labels are computed before any latents: a ``progressive`` run yields
+  :class:`MasksReady` in between (the explorer shows masks and metrics while latents run).
+* Work that no corruption changes (preprocessing, the clean image's latents and, at the
+  identity level, labels) comes from an :class:`~vqseg_core.engine.memo.ImageMemo` when one is
+  given: the same values, computed once per image.
 """
 
 from __future__ import annotations
@@ -28,15 +33,18 @@ import torch
 
 from vqseg_core.data.resample import resize_image
 from vqseg_core.engine.draws import (
+    CleanEncoding,
     DrawOutputs,
     LatentDraws,
     check_cancel,
+    encode_draws,
     has_latents,
     is_windowed,
     run_draws,
 )
 from vqseg_core.engine.frame import PreparedInput, make_draws, prepare, to_unit_frame
 from vqseg_core.engine.geometry import latent_geometry
+from vqseg_core.engine.memo import ImageMemo
 from vqseg_core.engine.request import RunRequest
 from vqseg_core.volume import SlabDone, VolumeResult, resampled_index
 
@@ -77,6 +85,18 @@ class PartialLabels:
     model: str
     labels: np.ndarray
     z_range: tuple[int, int]
+
+
+@dataclass(frozen=True, eq=False)
+class MasksReady:
+    """Every member's labels are final; the latents follow (:func:`iter_execute` with
+    ``progressive``).
+
+    Attributes:
+        run: the :class:`Run` without latents (each member's ``latents`` empty).
+    """
+
+    run: Run
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,9 +143,9 @@ class Run:
         return np.clip(shown, 0.0, 1.0).astype(np.float32)
 
 
-def execute(request: RunRequest, cancel: Any = None) -> Run:
+def execute(request: RunRequest, cancel: Any = None, memo: ImageMemo | None = None) -> Run:
     """Run ``request`` to the end (see :func:`iter_execute`)."""
-    steps = iter_execute(request, cancel)
+    steps = iter_execute(request, cancel, memo)
     while True:
         try:
             next(steps)
@@ -133,21 +153,37 @@ def execute(request: RunRequest, cancel: Any = None) -> Run:
             return stop.value
 
 
-def iter_execute(request: RunRequest, cancel: Any = None) -> Generator[PartialLabels, None, Run]:
+def iter_execute(
+    request: RunRequest,
+    cancel: Any = None,
+    memo: ImageMemo | None = None,
+    progressive: bool = False,
+) -> Generator[PartialLabels | MasksReady, None, Run]:
     """:func:`execute` as a generator: yields each member's :class:`PartialLabels` once the
     focus slice of a slab-wise volume is final (every member's focus slabs run before the
-    rest), and returns the :class:`Run`. Nothing is yielded for images run in one pass.
+    rest), and returns the :class:`Run`. Nothing else is yielded unless ``progressive``.
+
+    Every member's labels are computed before any latents; with ``progressive`` a
+    :class:`MasksReady` (the run without latents) is yielded between the two, so that masks and
+    metrics can be shown while the latents run. The returned run is the same either way.
 
     Args:
         request: what to run.
         cancel: returns True to abort; polled between batches (not part of the request: it is
             how the caller stops it, not what it computes).
+        memo: the corruption-independent work on this image kept from earlier runs
+            (:class:`~vqseg_core.engine.memo.ImageMemo`: preprocessing, the clean image's
+            latents and labels), else computed; the run is the same either way.
+        progressive: yield :class:`MasksReady` once every member's labels are final.
 
     Raises:
         Cancelled: ``cancel()`` returned True.
+        ValueError: ``memo`` is for another image or spacing.
     """
     models, corruption = request.models, request.corruption
     check_cancel(cancel)
+    if memo is not None and not memo.matches(memo.image, request.spacing):
+        raise ValueError("the memo was made for another spacing than the request's")
     members = [models.member(k) for k in request.member_keys]
     prepared: dict[str, PreparedInput] = {}
     draws: dict[str, np.ndarray] = {}
@@ -158,7 +194,8 @@ def iter_execute(request: RunRequest, cancel: Any = None) -> Generator[PartialLa
                 prepared[m.key], draws[m.key] = p, d
                 break
         else:
-            p = prepare(m.recipe, request.image, request.spacing)
+            p = (memo.prepared(m.recipe, request.image) if memo is not None
+                 else prepare(m.recipe, request.image, request.spacing))  # fmt: skip
             d = make_draws(p, corruption, request.n_draws)
             groups.append((m.recipe, p, d))
             prepared[m.key], draws[m.key] = p, d
@@ -168,30 +205,48 @@ def iter_execute(request: RunRequest, cancel: Any = None) -> Generator[PartialLa
         if request.image.ndim == 3 and request.decode == "first"
         and is_windowed(predictors[m.key], prepared[m.key].model_shape)
     ]  # fmt: skip
-    clean_for_latents = request.latents and not corruption.is_identity
-    runs: dict[str, ModelRun] = {}
     volume_labels: dict[str, np.ndarray] = {}
     if slab_wise:
         volume_labels = yield from _volumes(request, slab_wise, prepared, draws, predictors, cancel)
+    labels: dict[str, np.ndarray] = {}
+    for m in members:  # every member's labels first
+        if m.key in volume_labels:
+            p = prepared[m.key]
+            inverted = m.recipe.invert_labels(volume_labels[m.key], p.context)
+            labels[m.key] = inverted.astype(np.uint8)[None]
+        else:
+            labels[m.key] = _labels(request, m, predictors[m.key], prepared[m.key], draws[m.key],
+                                    memo, cancel)  # fmt: skip
+    first = prepared[members[0].key]
+    if progressive:
+        runs = {m.key: ModelRun(m, labels[m.key], {}, {}, prepared[m.key]) for m in members}
+        yield MasksReady(Run(request, runs, draws[members[0].key], None, "", first))
+    clean_for_latents = request.latents and not corruption.is_identity
+    runs = {}
     latent_slice, note = None, ""
     for m in members:
         p, d, predictor = prepared[m.key], draws[m.key], predictors[m.key]
         clean = p.x if clean_for_latents else None
         if m.key not in volume_labels:
-            out = run_draws(predictor, d, clean, decode_all=request.decode == "all",
-                            latents=request.latents, batch_size=request.batch_size, cancel=cancel)  # fmt: skip
-            runs[m.key] = _model_run(m, out, p)
+            latents = {}
+            if request.latents:
+                kept = None
+                if clean is not None and memo is not None:
+                    kept = memo.clean_encoding(m, predictor, clean, None, cancel)
+                latents = latents_of(predictor, d, clean, request.batch_size, cancel, kept)
+            runs[m.key] = _model_run(m, DrawOutputs(labels[m.key], latents), p)
             continue
-        labels = volume_labels[m.key][None]
-        latents: dict[str, LatentDraws] = {}
-        geometry: dict[str, Geometry] = {}
+        latents, geometry = {}, {}
         if m.model_dims == 2 and request.focus is not None and request.latents:
             fm = model_slice(p, request.focus)
-            sl = run_draws(predictor, np.ascontiguousarray(d[..., fm]),
-                           None if clean is None else clean[..., fm], latents=True,
-                           batch_size=request.batch_size, cancel=cancel)  # fmt: skip
+            clean_slice = None if clean is None else clean[..., fm]
+            kept = None
+            if clean_slice is not None and memo is not None:
+                kept = memo.clean_encoding(m, predictor, clean_slice, fm, cancel)
+            sl = latents_of(predictor, np.ascontiguousarray(d[..., fm]), clean_slice,
+                            request.batch_size, cancel, kept)  # fmt: skip
             z_in = int(request.focus)
-            for name, lat in sl.latents.items():
+            for name, lat in sl.items():
                 latents[name] = _with_z(lat)
                 s, t = latent_geometry(m.model, p.model_shape[:2], p.context.original_shape[:2],
                                        tuple(lat.features.shape[2:]))  # fmt: skip
@@ -204,14 +259,53 @@ def iter_execute(request: RunRequest, cancel: Any = None) -> Generator[PartialLa
         else:
             note = (f"No latent maps: the 3D network runs through a sliding window (patch "
                     f"{m.patch_size}) on this volume.")  # fmt: skip
-        inverted = m.recipe.invert_labels(labels[0], p.context).astype(np.uint8)[None]
-        runs[m.key] = ModelRun(m, inverted, latents, geometry, p)
+        runs[m.key] = ModelRun(m, labels[m.key], latents, geometry, p)
     silent = [m.name for m in members if request.latents and not has_latents(m.model)]
     if silent:  # your own models without a named bottleneck: masks and metrics only
         note = " ".join([note, f"No latent maps for {', '.join(silent)}: its model YAML names "
                          "no bottleneck (masks and metrics only)."]).strip()  # fmt: skip
-    first = prepared[members[0].key]
     return Run(request, runs, draws[members[0].key], latent_slice, note, first)
+
+
+def _labels(
+    request: RunRequest,
+    member: Any,
+    predictor: Any,
+    prepared: PreparedInput,
+    draws: np.ndarray,
+    memo: ImageMemo | None,
+    cancel: Any,
+) -> np.ndarray:
+    """One member's decoded draws on the input grid (the clean image's from the memo at the
+    corruption's identity level)."""
+    p = prepared
+
+    def decode() -> np.ndarray:
+        out = run_draws(predictor, draws, decode_all=request.decode == "all", latents=False,
+                        batch_size=request.batch_size, cancel=cancel)  # fmt: skip
+        return np.stack([
+            member.recipe.invert_labels(lab, p.context).astype(np.uint8) for lab in out.labels
+        ])  # fmt: skip
+
+    if memo is not None and request.decode == "first" and request.corruption.is_identity:
+        return memo.clean_labels(member, predictor, decode)
+    return decode()
+
+
+def latents_of(
+    predictor: Any,
+    draws: np.ndarray,
+    clean: np.ndarray | None,
+    batch_size: int = 8,
+    cancel: Any = None,
+    clean_encoding: CleanEncoding | None = None,
+) -> dict[str, LatentDraws]:
+    """The latents of one network over the draws (encoder only, float32; see
+    :func:`~vqseg_core.engine.draws.encode_draws`); empty for a sliding window and for
+    networks without latents."""
+    if is_windowed(predictor, tuple(draws.shape[2:])) or not has_latents(predictor.model):
+        return {}
+    return encode_draws(predictor, draws, clean, batch_size, cancel, clean_encoding)
 
 
 def _volumes(
@@ -247,9 +341,8 @@ def _volumes(
 
 
 def _model_run(member: Any, out: DrawOutputs, p: PreparedInput) -> ModelRun:
-    labels = np.stack([
-        member.recipe.invert_labels(lab, p.context).astype(np.uint8) for lab in out.labels
-    ])  # fmt: skip
+    """``out``'s labels are on the input grid already."""
+    labels = out.labels
     geometry: dict[str, Geometry] = {}
     if member.model_dims == len(p.model_shape):
         for name, lat in out.latents.items():

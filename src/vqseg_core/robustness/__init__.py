@@ -38,8 +38,11 @@ from vqseg_core.robustness.view import (
     RobustnessView,
     analyse,
     iter_analyse,
+    iter_view,
+    masks_view,
     score_labels,
     view_of,
+    with_latents,
 )
 
 __all__ = [
@@ -54,10 +57,13 @@ __all__ = [
     "analyse",
     "default_levels",
     "iter_analyse",
+    "iter_view",
     "level_sweep",
     "make_draws",
+    "masks_view",
     "prepare",
     "run_draws",
     "score_labels",
     "view_of",
+    "with_latents",
 ]

@@ -23,7 +23,9 @@ import numpy as np
 from vqseg_core.analysis.latent import code_flip_map, code_flip_rate, latent_variance
 from vqseg_core.engine import (
     BOTTLENECK,
+    ImageMemo,
     LatentDraws,
+    MasksReady,
     PartialLabels,
     Run,
     RunRequest,
@@ -35,7 +37,8 @@ from vqseg_core.engine import (
 from vqseg_core.perturb import Corruption
 
 __all__ = ["LatentView", "ModelView", "PartialLabels", "RobustnessView", "analyse",
-           "iter_analyse", "score_labels", "view_of"]  # fmt: skip
+           "iter_analyse", "iter_view", "masks_view", "score_labels", "view_of",
+           "with_latents"]  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +129,9 @@ class RobustnessView:
         typicality: per model with a typicality reference (bundled sets): ``{"score",
             "percentile", "reading"}`` of draw 0 (see :mod:`vqseg_core.analysis.ood`).
         hd95_units: ``"mm"`` (spacing known) or ``"px"``.
+        latent_state: ``"done"`` (the latent maps are in), ``"pending"`` (masks and metrics
+            only; the latents follow, :func:`iter_analyse` with ``progressive``) or
+            ``"skipped"`` (not asked for: ``latents=False``).
     """
 
     corrupted: np.ndarray
@@ -141,6 +147,7 @@ class RobustnessView:
     reference: str = ""
     typicality: dict[str, dict[str, Any]] = field(default_factory=dict)
     hd95_units: str = "mm"
+    latent_state: str = "done"
 
     def with_reference(self, reference: str) -> RobustnessView:
         """The same view compared against another of its models (no model runs again): each
@@ -237,21 +244,69 @@ def iter_analyse(
     focus: int | None = None,
     reference: str | None = None,
     latents: bool = True,
-) -> Generator[PartialLabels, None, RobustnessView]:
+    progressive: bool = False,
+) -> Generator[PartialLabels | RobustnessView, None, RobustnessView]:
     """:func:`analyse` as a generator: yields each model's :class:`PartialLabels` once the focus
     slice of a slab-wise volume is final (every model's focus slab runs before the rest), and
-    returns the :class:`RobustnessView`. Nothing is yielded for images run in one pass."""
+    returns the :class:`RobustnessView`. Nothing else is yielded unless ``progressive``: then
+    the view of masks and metrics (``latent_state="pending"``) comes before the latents run
+    (see :func:`iter_view`)."""
     corruption = Corruption(kind, level, seed)
     request = RunRequest(pair, np.asarray(array), None if spacing is None else tuple(spacing),
                          corruption, n_draws, device, precision, focus, batch_size,
                          latents=latents)  # fmt: skip
+    return (yield from iter_view(request, ground_truth, reference, cancel, progressive=progressive))
+
+
+def iter_view(
+    request: RunRequest,
+    ground_truth: np.ndarray | None = None,
+    reference: str | None = None,
+    cancel=None,
+    memo: ImageMemo | None = None,
+    progressive: bool = False,
+) -> Generator[PartialLabels | RobustnessView, None, RobustnessView]:
+    """The view of a request, step by step: yields each model's :class:`PartialLabels` of a
+    slab-wise volume, and with ``progressive`` the masks-and-metrics view (:func:`masks_view`,
+    ``latent_state="pending"``) before any latent runs; returns the full view, equal to
+    :func:`view_of` of the same run (the masks view with the latents added).
+
+    Args:
+        request: the :class:`~vqseg_core.engine.RunRequest`.
+        ground_truth: labels on the input grid to score against.
+        reference: the model others are compared with (default: the first).
+        cancel: returns True to abort.
+        memo: the image's corruption-independent work kept from earlier runs
+            (:class:`~vqseg_core.engine.ImageMemo`).
+        progressive: yield the masks-and-metrics view first.
+    """
     gt = check_ground_truth(ground_truth, request.image.shape)
-    run = yield from iter_execute(request, cancel)
-    return view_of(run, gt, reference)
+    steps = iter_execute(request, cancel, memo, progressive)
+    first: RobustnessView | None = None
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as stop:
+            run = stop.value
+            break
+        if isinstance(step, MasksReady):
+            first = masks_view(step.run, gt, reference)
+            yield first
+        else:
+            yield step
+    return view_of(run, gt, reference) if first is None else with_latents(first, run)
 
 
 def view_of(run: Run, ground_truth: np.ndarray | None = None, reference: str | None = None) -> RobustnessView:
     """The :class:`RobustnessView` of an engine run (scored against ``ground_truth``)."""
+    return with_latents(masks_view(run, ground_truth, reference), run)
+
+
+def masks_view(
+    run: Run, ground_truth: np.ndarray | None = None, reference: str | None = None
+) -> RobustnessView:
+    """The labels, disagreement and scores of a run, without its latents
+    (``latent_state="pending"``): what a progressive run shows first."""
     gt = check_ground_truth(ground_truth, run.request.image.shape)
     reference = reference or run.keys[0]
     disagree, anywhere = compare({k: mr.labels[0] for k, mr in run.models.items()}, reference)
@@ -259,42 +314,59 @@ def view_of(run: Run, ground_truth: np.ndarray | None = None, reference: str | N
     views: dict[str, ModelView] = {}
     for key, mr in run.models.items():
         labels = mr.labels[0]
-        lat = {name: _latent_view(draws, mr.geometry[name]) for name, draws in mr.latents.items()}
-        neck = lat.get(BOTTLENECK)
         scores = None
         if gt is not None:
             scores = named(score_labels(labels, gt, mr.member.classes, spacing), mr.member.classes)
         views[key] = ModelView(
-            labels=labels,
-            latent_variance=None if neck is None else neck.variance,
-            indices=None if neck is None else neck.indices,
-            flip_map=None if neck is None else neck.flip_map,
-            flip_rate=None if neck is None else neck.flip_rate,
-            scores=scores,
-            quantized_variance=None if neck is None else neck.quantized_variance,
-            name=mr.member.name,
-            colour=mr.member.colour,
-            kind=mr.member.kind,
-            latents=lat,
+            labels=labels, latent_variance=None, indices=None, flip_map=None, flip_rate=None,
+            scores=scores, name=mr.member.name, colour=mr.member.colour, kind=mr.member.kind,
             disagreement=disagree[key],
-        )
-    first = next(iter(views.values()))
-    neck = first.latents.get(BOTTLENECK)
+        )  # fmt: skip
     ndim = run.request.image.ndim
-    scale, translate = (neck.scale, neck.translate) if neck else ((1.0,) * ndim, (0.0,) * ndim)
     return RobustnessView(
         corrupted=run.corrupted,
         models=views,
         disagreement=anywhere,
         corruption=run.request.corruption,
+        latent_scale=(1.0,) * ndim,
+        latent_translate=(0.0,) * ndim,
+        n_draws=run.n_draws,
+        latents_available=False,
+        reference=reference,
+        hd95_units="mm" if spacing is not None else "px",
+        latent_state="pending",
+    )
+
+
+def with_latents(view: RobustnessView, run: Run) -> RobustnessView:
+    """``view`` (:func:`masks_view` of ``run``'s labels) with ``run``'s latent maps added
+    (``latent_state`` ``"done"``, or ``"skipped"`` when the request asked for none)."""
+    models: dict[str, ModelView] = {}
+    for key, mv in view.models.items():
+        mr = run.models[key]
+        lat = {name: _latent_view(draws, mr.geometry[name]) for name, draws in mr.latents.items()}
+        neck = lat.get(BOTTLENECK)
+        models[key] = replace(
+            mv,
+            latent_variance=None if neck is None else neck.variance,
+            indices=None if neck is None else neck.indices,
+            flip_map=None if neck is None else neck.flip_map,
+            flip_rate=None if neck is None else neck.flip_rate,
+            quantized_variance=None if neck is None else neck.quantized_variance,
+            latents=lat,
+        )
+    first = next(iter(models.values()))
+    neck = first.latents.get(BOTTLENECK)
+    scale, translate = (neck.scale, neck.translate) if neck else (view.latent_scale, view.latent_translate)
+    return replace(
+        view,
+        models=models,
         latent_scale=scale,
         latent_translate=translate,
-        n_draws=run.n_draws,
         latents_available=run.latents_available,
         latent_slice=run.latent_slice,
         latent_note=run.latent_note,
-        reference=reference,
-        hd95_units="mm" if spacing is not None else "px",
+        latent_state="done" if run.request.latents else "skipped",
     )
 
 
