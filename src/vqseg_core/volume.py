@@ -5,12 +5,13 @@ are final, and return a :class:`VolumeResult`:
 
 * :func:`iter_sliding_window` — a 3D network: the same windows, weights (``constant`` or
   ``gaussian`` importance map) and blending as MONAI's ``sliding_window_inference``, run slab by
-  slab along the axial axis (a slab = the windows sharing one axial start), the slabs holding
-  ``focus`` first, then those below, then those above. Only a ring of ``patch depth`` slices of
-  summed logits is kept (float32, on the model's device); finished slices become argmax labels
-  in a uint8 volume. MONAI instead keeps ``K x volume`` float32 logits plus a count map until
-  the end. A slice is final only once every window over it ran: with a patch as deep as most of
-  the volume (96 of 133 slices), the middle slice needs every window.
+  slab along one axis. Only a ring of ``patch`` slices of summed logits is kept (float32, on the
+  model's device); finished slices become argmax labels in a uint8 volume. MONAI instead keeps
+  ``K x volume`` float32 logits plus a count map until the end. The ring sweeps along the axial
+  axis, the slabs holding ``focus`` first, when that finishes the focus slice early; otherwise
+  (a patch as deep as most of the volume: every window covers the middle slice) along the axis
+  with the smallest ring, and, asked for, a :class:`PreviewDone` of the focus slice comes first
+  from thin windows centred on it (:func:`preview_slab`).
 * :func:`iter_slicewise` — a 2D network on a volume: chunks of axial slices, the chunk around
   ``focus`` first, then outward.
 
@@ -27,6 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vqseg_core.volume_preview import EARLY_SHARE, focus_final_share, preview_slab, sweep_axis
+
 ModelFn = Callable[[torch.Tensor], torch.Tensor]
 CancelFn = Callable[[], bool]
 SlabFn = Callable[[int, int, np.ndarray], None]
@@ -42,7 +45,8 @@ class SlabDone:
 
     Attributes:
         z_start, z_stop: the finished slices (half-open, last axis of the input).
-        labels: the whole uint8 output so far (the same array every time; unfinished slices 0).
+        labels: the whole uint8 output so far (the same array every time; unfinished slices 0,
+            or a preview's labels where a :class:`PreviewDone` came).
         done, total: windows (3D) or slices (2D) run so far, and in all.
     """
 
@@ -51,6 +55,16 @@ class SlabDone:
     labels: np.ndarray
     done: int
     total: int
+
+
+@dataclass(frozen=True)
+class PreviewDone(SlabDone):
+    """A preview of axial slices ``z_start:z_stop`` (around the focus), not final yet.
+
+    ``labels`` is the same output array as :class:`SlabDone`'s, those slices filled with the
+    preview; later :class:`SlabDone` steps overwrite them with the exact labels. Only yielded
+    when asked for (``preview=True``), so consumers that take every step as final are unaffected.
+    """
 
 
 @dataclass(frozen=True)
@@ -118,16 +132,23 @@ def iter_sliding_window(
     focus: int | None = None,
     cancel: CancelFn | None = None,
     keep_logits: bool = False,
+    preview: bool = False,
+    preview_depth: int | None = None,
+    sweep: int | None = None,
 ) -> Generator[SlabDone, None, VolumeResult]:
-    """Sliding-window inference of a 3D network, slab by slab along the last axis.
+    """Sliding-window inference of a 3D network, slab by slab along one axis.
 
     The windows are MONAI's (same starts, importance map and normalisation by the summed
-    weights). Slabs run in this order: those holding ``focus`` (ascending), then the ones below
-    it (descending), then the ones above (ascending). Weighted logits are summed into a ring of
-    ``patch[2]`` axial slices (``K x X x Y`` float32 each, slice ``z`` at ``z % patch[2]``)
-    that holds the running slab; a slice leaves it as argmax labels once the last slab over it
-    ran. Unfinished slices outside the running slab (only when the order turns: the ones just
-    above the focus while the slabs below it run) wait outside the ring.
+    weights). They run in slabs (the windows sharing one start on the swept axis). Weighted
+    logits are summed into a ring of ``patch`` slices of the swept axis (float32, slice ``i``
+    at ``i % patch``) that holds the running slab; a slice leaves it as argmax labels once the
+    last slab over it ran. The swept axis is :func:`sweep_axis` (the smallest ring) unless the
+    axial sweep finishes ``focus`` within :data:`EARLY_SHARE` of the windows. Sweeping along
+    the axial axis, the slabs holding ``focus`` run first (ascending), then the ones below it
+    (descending), then the ones above (ascending), and every slab that finishes slices yields
+    them; unfinished slices outside the running slab (only when the order turns) wait outside
+    the ring. Sweeping along another axis, the windows run in MONAI's own order and one
+    :class:`SlabDone` for the whole volume comes at the end.
 
     Args:
         x: ``(1, C, X, Y, Z)`` input (any device; windows are cut from it and handed to
@@ -136,13 +157,21 @@ def iter_sliding_window(
             the device of the logits holds the ring).
         patch_size, overlap, sw_batch_size, mode, sigma_scale: as MONAI's
             ``sliding_window_inference`` (padding with 0 when the volume is smaller than the patch).
-        focus: the axial slice (index on the last axis of ``x``) to finish first.
+        focus: the axial slice (index on the last axis of ``x``) to show first.
         cancel: returns True to abort (raises :class:`Cancelled` before a batch).
         keep_logits: also return the blended float32 logits (``K x volume``: for tests and
             small volumes only, it gives up the memory saving).
+        preview: when the exact ``focus`` slice needs more than :data:`EARLY_SHARE` of the
+            windows, first yield a :class:`PreviewDone`: ``preview_depth`` axial slices around
+            ``focus`` through the same in-plane windows, ``preview_depth`` deep (see
+            :func:`preview_slab`). Off by default: consumers that take every step for final
+            slices keep working.
+        preview_depth: axial depth of the preview windows (default ``patch[2] // 6``, >= 1).
+        sweep: force the swept axis (0, 1 or 2; tests and benchmarks).
 
     Yields:
-        :class:`SlabDone` after each slab that finished slices.
+        :class:`PreviewDone` (asked for, at most once, before any slice is final), then
+        :class:`SlabDone` whenever slices are final.
 
     Returns:
         :class:`VolumeResult`.
@@ -163,71 +192,119 @@ def iter_sliding_window(
         x = F.pad(x, pad, mode="constant", value=0.0)
     size = tuple(int(n) for n in x.shape[2:])
     starts = [window_starts(n, p, overlap) for n, p in zip(size, patch, strict=True)]
-    ring = _Ring(patch[2], size[2], (before[0], shape[0]), (before[1], shape[1]), before[2],
-                 shape[2], keep_logits)  # fmt: skip
-    for s in starts[2]:
-        ring.cover[s : s + patch[2]] += 1
-    corners = [(a, b) for a in starts[0] for b in starts[1]]
-    total = len(corners) * len(starts[2])
     focus_p = None if focus is None else focus + before[2]
-    order = focus_slab_order(starts[2], patch[2], focus_p)
+    share = focus_final_share(starts[2], patch[2], focus_p)
+    ax = sweep if sweep is not None else (2 if share <= EARLY_SHARE else sweep_axis(size, patch))
+    perm = (*[a for a in range(3) if a != ax], ax)
+    ring = _Ring(patch[ax], size, shape, before, perm, keep_logits)
+    for s in starts[ax]:
+        ring.cover[s : s + patch[ax]] += 1
+    corners = [(a, b) for a in starts[perm[0]] for b in starts[perm[1]]]
+    total = len(corners) * len(starts[ax])
+    axial = ax == 2
+    if preview and focus_p is not None and (not axial or share > EARLY_SHARE):
+        depth = max(1, patch[2] // 6) if preview_depth is None else int(preview_depth)
+        kw = {"sw_batch_size": sw_batch_size, "mode": mode, "sigma_scale": sigma_scale}
+        z0, z1, shown = preview_slab(
+            x, model_fn, patch, overlap, focus_p, depth, cancel=cancel, **kw
+        )
+        o0, o1 = max(z0 - before[2], 0), min(z1 - before[2], shape[2])
+        if o0 < o1:
+            xa, ya = before[0], before[1]
+            shown = shown[xa : xa + shape[0], ya : ya + shape[1], o0 + before[2] - z0 :]
+            ring.show(shown[..., : o1 - o0], o0, o1)
+            yield PreviewDone(o0, o1, ring.base, 0, total)
+    order = (
+        focus_slab_order(starts[2], patch[2], focus_p) if axial else list(range(len(starts[ax])))
+    )
     # batches run across slab ends, so every batch is full (the same kernels as MONAI's); the
     # outputs of windows of a later slab wait (at most sw_batch_size - 1) until it is entered
     windows = [(j, a, b) for j in order for a, b in corners]
     carry: list[tuple[int, int, int, torch.Tensor]] = []
     done = 0
+    back = [p + 1 for p in perm]  # window (K, X, Y, Z) -> ring order
+
+    def cut(j: int, a: int, b: int) -> torch.Tensor:
+        lo = [0, 0, 0]
+        lo[perm[0]], lo[perm[1]], lo[ax] = a, b, starts[ax][j]
+        return x[:, :, lo[0] : lo[0] + patch[0], lo[1] : lo[1] + patch[1], lo[2] : lo[2] + patch[2]]
+
     for j in order:
-        z0 = starts[2][j]
-        ring.enter(z0, z0 + patch[2])
+        z0 = starts[ax][j]
+        ring.enter(z0, z0 + patch[ax])
         for _, a, b, p in [c for c in carry if c[0] == j]:
             ring.add(p, a, b, z0)
         carry = [c for c in carry if c[0] != j]
         while done < len(windows) and windows[done][0] == j:
             check_cancel(cancel)
             batch = windows[done : done + sw_batch_size]
-            win = torch.cat([x[:, :, a : a + patch[0], b : b + patch[1],
-                               starts[2][jj] : starts[2][jj] + patch[2]] for jj, a, b in batch])  # fmt: skip
-            out = model_fn(win)
+            out = model_fn(torch.cat([cut(*w) for w in batch]))
             if ring.sums is None:
-                ring.allocate(int(out.shape[1]), size[:2], out.device, patch, mode, sigma_scale)
+                ring.allocate(int(out.shape[1]), out.device, patch, mode, sigma_scale)
             if mode != "constant":  # as MONAI: weighted in the logits' own dtype
                 out = (out * ring.weight).to(out.dtype)
             for (jj, a, b), p in zip(batch, out, strict=True):
+                p = p.permute(0, *back)
                 if jj == j:
                     ring.add(p, a, b, z0)
                 else:
                     carry.append((jj, a, b, p))
             done += len(batch)
-        finished = ring.finish(z0, z0 + patch[2])
-        if finished is not None:
-            yield SlabDone(finished[0], finished[1], ring.labels, done, total)
-    return VolumeResult(ring.labels, ring.logits)
+        finished = ring.finish(z0, z0 + patch[ax])
+        if finished is not None and axial:
+            yield SlabDone(finished[0], finished[1], ring.base, done, total)
+    if not axial:
+        yield SlabDone(0, shape[2], ring.base, done, total)
+    return VolumeResult(ring.base, ring.logits)
 
 
 class _Ring:
-    """The running sums of :func:`iter_sliding_window`: ``n`` axial slices, slice ``z`` at ``z % n``."""
+    """The running sums of :func:`iter_sliding_window`: ``n`` slices of the swept axis (the last
+    of ``perm``), slice ``i`` at ``i % n``; arrays in ``perm`` order are views of the output."""
 
-    def __init__(self, n: int, depth: int, xs: tuple[int, int], ys: tuple[int, int], z_before: int,
-                 z_size: int, keep_logits: bool) -> None:  # fmt: skip
-        self.n, self.xs, self.ys, self.zb, self.keep = n, xs, ys, z_before, keep_logits
+    def __init__(self, n: int, size: tuple[int, ...], shape: tuple[int, ...], before: Sequence[int],
+                 perm: tuple[int, ...], keep_logits: bool) -> None:  # fmt: skip
+        self.n, self.perm, self.keep = n, perm, keep_logits
+        self.plane = (size[perm[0]], size[perm[1]])
+        depth = size[perm[2]]
+        self.xs = (before[perm[0]], shape[perm[0]])
+        self.ys = (before[perm[1]], shape[perm[1]])
+        self.zb, self.z_size = before[perm[2]], shape[perm[2]]
         self.cover = np.zeros(depth, dtype=np.int64)  # slabs still to run over each slice
         self.final = np.zeros(depth, dtype=bool)
-        self.out_shape = (xs[1], ys[1], z_size)
-        self.labels = np.zeros(self.out_shape, dtype=np.uint8)
+        self.shape = shape
+        self.base = np.zeros(shape, dtype=np.uint8)  # the output, (X, Y, Z)
+        self.labels = self.base.transpose(perm)
         self.logits: torch.Tensor | None = None
-        self.sums: torch.Tensor | None = None  # (n, K, X, Y)
-        self.counts = torch.zeros(0)  # (n, X, Y)
+        self.logits_view: torch.Tensor | None = None
+        self.sums: torch.Tensor | None = None  # (n, K, A, B)
+        self.counts = torch.zeros(0)  # (n, A, B)
         self.weight = torch.zeros(0)  # (Px, Py, Pz)
+        self.weight_ring = torch.zeros(0)  # (Pa, Pb, Ps)
         self.live = np.zeros(depth, dtype=bool)  # summed into and not final
         self.parked: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def allocate(self, k: int, plane: tuple[int, ...], device, patch, mode, sigma_scale) -> None:
-        self.sums = torch.zeros((self.n, k, *plane), dtype=torch.float32, device=device)
-        self.counts = torch.zeros((self.n, *plane), dtype=torch.float32, device=device)
+    def classes(self, k: int) -> None:
+        """Make the output hold ``k`` classes (uint8 up to 256, kept values)."""
+        if self.base.dtype != _label_dtype(k):
+            self.base = self.base.astype(_label_dtype(k))
+            self.labels = self.base.transpose(self.perm)
+
+    def show(self, labels: np.ndarray, z0: int, z1: int) -> None:
+        """Write preview ``labels`` ``(X, Y, z1 - z0)`` into the output's axial slices ``z0:z1``."""
+        if self.base.dtype.itemsize < labels.dtype.itemsize:
+            self.classes(257)
+        self.base[..., z0:z1] = labels
+
+    def allocate(self, k: int, device, patch, mode, sigma_scale) -> None:
+        self.sums = torch.zeros((self.n, k, *self.plane), dtype=torch.float32, device=device)
+        self.counts = torch.zeros((self.n, *self.plane), dtype=torch.float32, device=device)
         self.weight = _importance(patch, mode, sigma_scale, device)
-        self.labels = np.zeros(self.out_shape, dtype=_label_dtype(k))
+        self.weight_ring = self.weight.permute(*self.perm)
+        self.classes(k)
         if self.keep:
-            self.logits = torch.zeros((k, *self.out_shape), dtype=torch.float32)
+            self.logits = torch.zeros((k, *self.shape), dtype=torch.float32)
+            self.logits_view = self.logits.permute(0, *[p + 1 for p in self.perm])
 
     def _pieces(self, z0: int, z1: int):
         """``(ring start, ring stop, z start, z stop)`` of ``[z0, z1)``, split where the ring wraps."""
@@ -239,9 +316,9 @@ class _Ring:
             z = stop
 
     def add(self, p: torch.Tensor, a: int, b: int, z0: int) -> None:
-        """Add one window's (weighted) logits ``(K, Px, Py, Pz)`` at corner ``(a, b, z0)``."""
+        """Add one window's (weighted) logits ``(K, Pa, Pb, Ps)`` (ring order) at ``(a, b, z0)``."""
         assert self.sums is not None
-        q, w = p.permute(3, 0, 1, 2), self.weight.permute(2, 0, 1)
+        q, w = p.permute(3, 0, 1, 2), self.weight_ring.permute(2, 0, 1)
         px, py = p.shape[1], p.shape[2]
         for r0, r1, s0, s1 in self._pieces(z0, z0 + p.shape[3]):
             self.sums[r0:r1, :, a : a + px, b : b + py] += q[s0 - z0 : s1 - z0]
@@ -258,7 +335,7 @@ class _Ring:
             zs = ready[c : c + chunk]
             for r0, r1, s0, s1 in self._runs(zs):
                 self._emit(r0, r1, s0, s1)
-                kept += [z - self.zb for z in range(s0, s1) if 0 <= z - self.zb < self.out_shape[2]]
+                kept += [z - self.zb for z in range(s0, s1) if 0 <= z - self.zb < self.z_size]
             self.final[zs] = True
             self.live[zs] = False
         return (min(kept), max(kept) + 1) if kept else None
@@ -278,14 +355,14 @@ class _Ring:
         blended = self.sums[r0:r1] / self.counts[r0:r1, None]
         self.sums[r0:r1] = 0
         self.counts[r0:r1] = 0
-        o0, o1 = max(s0 - self.zb, 0), min(s1 - self.zb, self.out_shape[2])
+        o0, o1 = max(s0 - self.zb, 0), min(s1 - self.zb, self.z_size)
         if o0 >= o1:
             return
         (xa, xn), (ya, yn) = self.xs, self.ys
         crop = blended[o0 + self.zb - s0 : o1 + self.zb - s0, :, xa : xa + xn, ya : ya + yn]
         self.labels[..., o0:o1] = crop.argmax(1).permute(1, 2, 0).cpu().numpy()
-        if self.logits is not None:
-            self.logits[..., o0:o1] = crop.permute(1, 2, 3, 0).float().cpu()
+        if self.logits_view is not None:
+            self.logits_view[..., o0:o1] = crop.permute(1, 2, 3, 0).float().cpu()
 
     def enter(self, z0: int, z1: int) -> None:
         """Make the ring hold slab ``[z0, z1)``: park other unfinished slices, restore parked ones."""
@@ -372,13 +449,17 @@ def iter_slicewise(
 
 
 def drive(
-    steps: Generator[SlabDone, None, VolumeResult], on_slab: SlabFn | None = None
+    steps: Generator[SlabDone, None, VolumeResult],
+    on_slab: SlabFn | None = None,
+    on_preview: SlabFn | None = None,
 ) -> VolumeResult:
-    """Run a volume generator to the end, calling ``on_slab(z_start, z_stop, labels)`` per step."""
+    """Run a volume generator to the end, calling ``on_slab(z_start, z_stop, labels)`` per final
+    step and ``on_preview(z_start, z_stop, labels)`` per :class:`PreviewDone`."""
     while True:
         try:
             step = next(steps)
         except StopIteration as stop:
             return stop.value
-        if on_slab is not None:
-            on_slab(step.z_start, step.z_stop, step.labels)
+        call = on_preview if isinstance(step, PreviewDone) else on_slab
+        if call is not None:
+            call(step.z_start, step.z_stop, step.labels)
