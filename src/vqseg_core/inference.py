@@ -173,12 +173,15 @@ class Predictor:
         focus: int | None = None,
         cancel: CancelFn | None = None,
         keep_logits: bool = False,
+        preview: bool = False,
     ) -> Generator[SlabDone, None, VolumeResult]:
         """Labels of one input ``(1, C, *spatial)``, yielding finished axial slices as they come.
 
         A 2D network on a volume runs chunks of slices, a windowed 3D network runs slabs of
         windows (both with the chunk or slabs holding ``focus`` first, see
         :mod:`vqseg_core.volume`); anything else is one whole-input pass (one step).
+        ``preview``: a windowed 3D network whose exact ``focus`` slice needs over a fifth of the
+        windows first yields a :class:`~vqseg_core.volume.PreviewDone` (not final) of that slice.
         """
         spatial = tuple(x.shape[2:])
         if self.spatial_dims == 2 and x.ndim == 5:
@@ -188,6 +191,7 @@ class Predictor:
             return iter_sliding_window(
                 x, self._run, self.patch_size, self.overlap, sw_batch_size=self.sw_batch_size,
                 mode=self.mode, focus=focus, cancel=cancel, keep_logits=keep_logits,
+                preview=preview,
             )  # fmt: skip
         return self._iter_whole(x, cancel, keep_logits)
 
