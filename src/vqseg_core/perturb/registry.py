@@ -116,15 +116,18 @@ _SPECS = (
           "Gaussian smoothing with sd = level mm along every axis (level/spacing voxels).",
           stochastic=False, uses_spacing=True),
     _spec("bias_field", "Bias field", "%", (0.0, 100.0, 30.0), mri_artifacts.bias_field,
-          "Smooth multiplicative field from a random cubic polynomial; gain within 1 +- level % "
-          "(as a ratio: between 1/(1 + level/100) and 1 + level/100)."),
+          "Smooth multiplicative field exp(P), P a random cubic (TorchIO's BiasField); gain "
+          "within 1 +- level % (as a ratio: between 1/(1 + level/100) and 1 + level/100)."),
     _spec("motion", "Motion", "mm", (0.0, 10.0, 2.0), mri_artifacts.motion,
-          "Rigid translation of level mm part-way through the k-space acquisition (MR motion ghosts).",
+          "Rigid translation of level mm part-way through the k-space acquisition (TorchIO's "
+          "Motion without rotation; MR motion ghosts).",
           uses_spacing=True),
     _spec("ghosting", "Ghosting", "%", (0.0, 100.0, 50.0), mri_artifacts.ghosting,
-          "Every n-th k-space line along one axis attenuated by level % (n random in 2-8)."),
-    _spec("kspace_spike", "k-space spike", "%", (0.0, 50.0, 10.0), mri_artifacts.kspace_spike,
-          "One spike at a random k-space frequency: stripes of amplitude level % of the intensity range."),
+          "Every n-th k-space plane along one axis attenuated by level %, centre kept (n random "
+          "in 2-8; TorchIO's Ghosting with intensity level/100)."),
+    _spec("kspace_spike", "k-space spike", "%", (0.0, 100.0, 20.0), mri_artifacts.kspace_spike,
+          "One spike at a random k-space position: stripes of amplitude level % of the image mean "
+          "(TorchIO's Spike with intensity level/100)."),
     _spec("gibbs", "Gibbs ringing", "%", (0.0, 90.0, 50.0), mri_artifacts.gibbs,
           "MONAI GibbsNoise with alpha = level/100: k-space outside a centred disc of radius "
           "(1 - alpha) sqrt(2)/2 max(shape) zeroed (truncation ringing).",
