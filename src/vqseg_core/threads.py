@@ -23,20 +23,24 @@ Use it where the work runs (OpenMP thread counts belong to the calling thread)::
     with inference_threads():          # in the worker thread, around the update
         pair.predict(image, spacing)
 
-ONNX Runtime sessions made by :mod:`vqseg_core.backends` take the same count
-(``torch.get_num_threads()`` at call time) and never spin. ``vqseg-eval`` under ``torchrun``
+ONNX Runtime sessions made by :mod:`vqseg_core.backends` never spin; inside the block they use
+every usable core (:func:`session_threads`; measured faster than fewer threads under load). ``vqseg-eval`` under ``torchrun``
 splits the cores between its processes with :func:`job_threads`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 ENV = "VQSEG_THREADS"
 NICE_IGNORED = 10  # processes at this nice level or above do not count as competitors
+
+# threads of non-spinning pools (ONNX Runtime sessions) in an inference_threads block
+_session: contextvars.ContextVar[int | None] = contextvars.ContextVar("session", default=None)
 
 
 def available_cores() -> int:
@@ -121,20 +125,38 @@ def worker_threads(reserve: int = 0, *, busy: int | None = None, cores: int | No
 def inference_threads(n: int | None = None, reserve: int = 0) -> Iterator[int]:
     """Run the block with ``n`` torch threads (default :func:`worker_threads`), then restore.
 
-    Enter it in the thread that does the work: OpenMP thread counts are per calling thread.
-    Yields the count used.
+    Non-spinning thread pools (ONNX Runtime sessions, :func:`session_threads`) get ``n`` when
+    it is given, else every usable core less ``reserve``: a thread of theirs that waits
+    sleeps, so a busy core costs them only its share (measured: B7). Enter it in the thread
+    that does the work: OpenMP thread counts are per calling thread. Yields the torch count.
     """
     import torch
 
     count = worker_threads(reserve) if n is None else max(1, int(n))
+    pool = count if n is not None or os.environ.get(ENV, "").strip() else None
+    if pool is None:
+        pool = max(1, available_cores() - max(0, reserve))
     before = torch.get_num_threads()
+    token = _session.set(pool)
     if count != before:
         torch.set_num_threads(count)
     try:
         yield count
     finally:
+        _session.reset(token)
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+def session_threads() -> int:
+    """Threads for a non-spinning pool run now: what the enclosing :func:`inference_threads`
+    chose, else torch's thread count of the calling thread."""
+    pool = _session.get()
+    if pool is not None:
+        return pool
+    import torch
+
+    return max(1, torch.get_num_threads())
 
 
 def job_threads(local_world_size: int | None = None) -> int:

@@ -30,3 +30,12 @@ def test_precision_choice() -> None:
     assert autocast_dtype(cpu, "auto") in (None, torch.bfloat16)
     assert channels_last(2) is torch.channels_last
     assert channels_last(3) is torch.channels_last_3d
+
+
+def test_inference_auto_is_float32_on_the_cpu() -> None:
+    from vqseg_core.device import inference_dtype
+
+    cpu = torch.device("cpu")
+    assert inference_dtype(cpu, "auto") is None  # bf16 masks missed the 99.9 % bar
+    assert inference_dtype(cpu, "bf16") is torch.bfloat16
+    assert inference_dtype(cpu, "fp32") is None

@@ -4,9 +4,10 @@
 torch's TorchScript-based exporter (the VQ quantiser's float32 distances and argmin go into the
 graph as they are), keeps the file in memory (shared by every predictor of the same weights in
 this process) and on disk under :func:`cache_dir`, keyed by a hash of the weights and the
-architecture, and runs it in an ``onnxruntime`` session with torch's current thread count
-(one session per shape and thread count) and no spinning threads (they would stall on a shared
-machine, see :mod:`vqseg_core.threads`). Only logits come from ONNX: latents stay eager torch
+architecture, and runs it in an ``onnxruntime`` session with
+:func:`vqseg_core.threads.session_threads` threads (one session per shape and thread count)
+and no spinning threads (they would stall on a shared machine, see
+:mod:`vqseg_core.threads`). Only logits come from ONNX: latents stay eager torch
 float32 (the engine encodes with ``predictor.model``).
 """
 
@@ -143,10 +144,12 @@ class OnnxLogits:
 
     def session(self, shape: tuple[int, ...], threads: int | None = None) -> Any:
         """The (cached) session for inputs ``(B, *shape)`` with ``threads`` intra-op threads
-        (default: ``torch.get_num_threads()`` of the calling thread)."""
+        (default: :func:`vqseg_core.threads.session_threads`)."""
         import onnxruntime as ort
 
-        threads = max(1, threads or torch.get_num_threads())
+        from vqseg_core.threads import session_threads
+
+        threads = max(1, threads or session_threads())
         key = (shape, threads)
         session = self._sessions.get(key)
         if session is None:

@@ -23,8 +23,15 @@ ONE_PROCESS = Shard()
 
 
 def setup_shard() -> Shard:
-    """Join the ``torchrun`` process group (gloo) when ``WORLD_SIZE`` > 1."""
-    return distributed.setup("gloo")
+    """Join the ``torchrun`` process group (gloo) when ``WORLD_SIZE`` > 1, and give each of the
+    processes on this machine its share of the free cores
+    (:func:`vqseg_core.threads.apply_job_threads`; torchrun's default is 1 thread each)."""
+    shard = distributed.setup("gloo")
+    if shard.enabled:
+        from vqseg_core.threads import apply_job_threads
+
+        apply_job_threads()
+    return shard
 
 
 def teardown_shard(shard: Shard) -> None:
