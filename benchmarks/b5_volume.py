@@ -1,13 +1,19 @@
-"""B5: full-volume 3D inference on the labelled CT, slab-wise focus-first vs MONAI.
+"""B5: 3D sliding-window inference on the labelled CT: displayed slice first, then exact labels.
 
-Product: :func:`vqseg_core.volume.iter_sliding_window` through :class:`Predictor` (slab by slab
-along the axial axis, the slabs holding the middle slice first, only unfinished slices' logits
-kept, uint8 labels out). Baseline: MONAI ``sliding_window_inference`` with the same model
-function, patch (96^3), overlap (0.25), ``sw_batch_size`` (2) and blending (constant), then
-argmax to uint8. Both run at the Predictor's CPU precision: bf16 autocast + channels-last
-(the model function is literally the same). Model: the paper's 3D VQ-UNet
-(``configs/paper/abdomen-ct-3d.yaml``: widths 16-256, K=1024 x D=256, 14 classes) with
-**random weights** (seed 0): timing and memory do not depend on the weights.
+Product: :meth:`Predictor.iter_volume` with ``preview=True`` (:mod:`vqseg_core.volume`): a
+preview of the displayed (middle) slice from thin windows centred on it (MONAI's in-plane grid,
+patch depth / 6 = 16 slices deep), then MONAI's own windows summed into a ring of one patch of
+slices along the axis with the smallest ring (here X: 96 x 14 x 512 x 133 float32), uint8 labels
+out. Baseline: MONAI ``sliding_window_inference`` with the same model function, patch (96^3),
+overlap (0.25), ``sw_batch_size`` (2) and blending (constant), then argmax to uint8. Both run at
+the Predictor's CPU precision: bf16 autocast + channels-last (the model function is literally
+the same). Model: the paper's 3D VQ-UNet (``configs/paper/abdomen-ct-3d.yaml``: widths 16-256,
+K=1024 x D=256, 14 classes) with **random weights** (seed 0): timing and memory do not depend
+on the weights (the preview's agreement with the exact labels does: reported, not judged).
+
+Targets (issue 13): the displayed slice's preview within 20 % of our full time (the ratio),
+labels equal to MONAI's on >= 99.9 % of voxels, peak RSS <= 1.5x the reference. Speed against
+MONAI is recorded (the preview costs about 8 % extra windows).
 
 Data: the labelled CT ``data/ct-organs`` (512 x 512 x 133, ``make data``) with the ct recipe's
 HU window -175..250 -> [0, 1] on its own grid (no resampling, so the benchmark runs at the
@@ -34,7 +40,6 @@ from typing import Any
 import numpy as np
 
 ID = "B5"
-TARGET = 1.0
 RSS_TARGET = 1.5
 FOCUS_TARGET = 0.20
 AGREEMENT = 0.999
@@ -99,7 +104,6 @@ def child(mode: str, quick: bool, out: str) -> dict[str, Any]:
     import torch
 
     from vqseg_core.inference import Predictor
-    from vqseg_core.volume import iter_sliding_window
 
     if mode == "slice2d":
         return _slice2d(quick)
@@ -107,16 +111,20 @@ def child(mode: str, quick: bool, out: str) -> dict[str, Any]:
     x = torch.from_numpy(np.clip((hu + 175.0) / 425.0, 0.0, 1.0).astype(np.float32))[None, None]
     del hu
     predictor = Predictor(
-        _model(), device="cpu", precision="auto", patch_size=PATCH, overlap=OVERLAP
-    )
+        _model(), device="cpu", precision="auto", patch_size=PATCH, overlap=OVERLAP,
+        sw_batch_size=2,
+    )  # fmt: skip
     run = predictor._run
     setup_rss = _rss_mb()
     focus = x.shape[-1] // 2
     info: dict[str, Any] = {"mode": mode, "setup_rss_mb": setup_rss, "shape": list(x.shape[2:])}
     t0 = time.perf_counter()
     if mode == "ours":
-        steps = iter_sliding_window(x, run, PATCH, OVERLAP, sw_batch_size=2, focus=focus)
-        focus_s = first_s = None
+        from vqseg_core.volume import PreviewDone
+
+        steps = predictor.iter_volume(x, focus=focus, preview=True)
+        preview_s = focus_s = first_s = None
+        preview = None
         while True:
             try:
                 step = next(steps)
@@ -124,10 +132,24 @@ def child(mode: str, quick: bool, out: str) -> dict[str, Any]:
                 labels = stop.value.labels
                 break
             now = time.perf_counter() - t0
+            if isinstance(step, PreviewDone):
+                preview_s = now
+                preview = step.labels[..., focus].copy()
+                info["preview_slices"] = [step.z_start, step.z_stop]
+                continue
             first_s = now if first_s is None else first_s
             if focus_s is None and step.z_start <= focus < step.z_stop:
                 focus_s = now
-        info.update(focus_s=focus_s, first_slices_s=first_s)
+        info.update(preview_s=preview_s, focus_s=focus_s, first_slices_s=first_s)
+        from vqseg_core.volume_preview import sweep_axis
+
+        size = tuple(int(n) for n in x.shape[2:])
+        info["sweep"] = sweep_axis(size, PATCH)
+        info["ring_mb"] = (
+            PATCH[info["sweep"]] * 14 * 4 * np.prod(size) / size[info["sweep"]] / 2**20
+        )
+        if preview is not None:
+            np.save(out + ".preview.npy", preview)
     elif mode == "monai":
         from monai.inferers import sliding_window_inference
 
@@ -233,41 +255,60 @@ def run(quick: bool) -> dict[str, Any]:
         for mode in ("reference", "monai", "ours", "slice2d"):
             results[mode], files[mode] = _spawn(mode, quick, folder)
         ours, theirs = np.load(files["ours"]), np.load(files["monai"])
+        preview_file = Path(files["ours"] + ".preview.npy")
+        preview = np.load(preview_file) if preview_file.exists() else None
     agreement = float(np.mean(ours == theirs))
+    focus = shape[2] // 2
+    preview_agreement = None if preview is None else float(np.mean(preview == theirs[..., focus]))
+    del ours, theirs
     aggregation = aggregation_only(shape, 2 if quick else 3)
-    speed = results["monai"]["seconds"] / results["ours"]["seconds"]
+    o, m = results["ours"], results["monai"]
+    speed = m["seconds"] / o["seconds"]
     rss_ref = results["reference"]["peak_rss_mb"]
-    rss_ratio = results["ours"]["peak_rss_mb"] / rss_ref
-    focus_fraction = results["ours"]["focus_s"] / results["ours"]["seconds"]
-    covering, total = windows_covering(shape, shape[2] // 2)
-    met = speed >= TARGET and rss_ratio <= RSS_TARGET and focus_fraction <= FOCUS_TARGET
+    rss_ratio = o["peak_rss_mb"] / rss_ref
+    shown_s = o["preview_s"] if o["preview_s"] is not None else o["focus_s"]
+    preview_fraction = shown_s / o["seconds"]
+    covering, total = windows_covering(shape, focus)
+    memory_ok, agreement_ok = rss_ratio <= RSS_TARGET, agreement >= AGREEMENT
     return {
         "id": ID,
-        "what": "full-volume 3D sliding-window labels of the CT, slab-wise focus-first vs MONAI",
-        "baseline": "MONAI sliding_window_inference + argmax, same model fn / patch / overlap / bf16",
-        "ratio": speed,
-        "target": TARGET,
-        "cmp": ">=",
-        "unit": "x",
-        "met": bool(met),
-        "accuracy": {"label_agreement": agreement, "required": AGREEMENT, "ok": agreement >= AGREEMENT},
+        "what": "3D sliding window on the CT: displayed slice previewed, then exact labels "
+                "(MONAI-equal) in a ring of summed logits",
+        "baseline": "our own full time (preview share); MONAI sliding_window_inference + argmax, "
+                    "same model fn / patch / overlap / bf16 (labels, memory, speed)",
+        "ratio": preview_fraction,
+        "target": FOCUS_TARGET,
+        "cmp": "<=",
+        "unit": "of full time",
+        "met": bool(preview_fraction <= FOCUS_TARGET and memory_ok and agreement_ok),
+        "speed_met": bool(preview_fraction <= FOCUS_TARGET and memory_ok),
+        "accuracy": {"label_agreement": agreement, "required": AGREEMENT, "ok": agreement_ok},
         "details": {
             "volume": {"shape": list(shape), "source": source, "quick_crop": QUICK_CROP if quick else None},
             "model": "paper 3D VQ-UNet (abdomen-ct-3d.yaml), random weights, 14 classes",
             "precision": "bf16 autocast + channels-last (both)",
             "patch": list(PATCH), "overlap": OVERLAP, "sw_batch_size": 2, "mode": "constant",
-            "seconds": {"ours": results["ours"]["seconds"], "monai": results["monai"]["seconds"]},
+            "seconds": {"ours": o["seconds"], "monai": m["seconds"]},
+            "speed_vs_monai": speed,
+            "displayed_slice_s": {"ours_preview": shown_s, "ours_exact": o["focus_s"],
+                                  "monai": m["seconds"]},
+            "time_to_slice_vs_monai": m["seconds"] / shown_s,
             "peak_rss_mb": {k: results[k]["peak_rss_mb"] for k in ("ours", "monai", "reference")},
             "setup_rss_mb": {k: results[k]["setup_rss_mb"] for k in ("ours", "monai", "reference")},
-            "rss_ratio_vs_reference": rss_ratio, "rss_target": RSS_TARGET,
-            "rss_ratio_vs_monai": results["ours"]["peak_rss_mb"] / results["monai"]["peak_rss_mb"],
-            "focus_slice": shape[2] // 2, "focus_s": results["ours"]["focus_s"],
-            "focus_fraction": focus_fraction, "focus_target": FOCUS_TARGET,
-            "first_slices_fraction": results["ours"]["first_slices_s"] / results["ours"]["seconds"],
+            "rss_ratio_vs_reference": rss_ratio, "rss_target": RSS_TARGET, "rss_met": memory_ok,
+            "rss_ratio_vs_monai": o["peak_rss_mb"] / m["peak_rss_mb"],
+            "focus_slice": focus, "preview_fraction": preview_fraction,
+            "preview_slices": o.get("preview_slices"),
+            "preview_agreement_with_exact_on_focus": preview_agreement,
+            "preview_note": "random weights: the preview's agreement says little about a trained "
+                            "network's; thin windows = patch depth / 6 slices",
+            "focus_exact_fraction": o["focus_s"] / o["seconds"], "focus_target": FOCUS_TARGET,
+            "first_slices_fraction": o["first_slices_s"] / o["seconds"],
+            "sweep": o.get("sweep"), "ring_mb": o.get("ring_mb"),
             "windows_covering_focus": [covering, total],
-            "focus_note": "a slice is final only after every window over it ran; with a 96-deep "
+            "focus_note": "a slice is exact only after every window over it ran; with a 96-deep "
                           "patch on 133 slices both axial window rows cover the middle slice, "
-                          "so its lower bound is covering/total of the full time",
+                          "hence the preview from thin windows centred on it",
             "aggregation_only": aggregation,
             "slice2d_ct_organs": results["slice2d"],
         },

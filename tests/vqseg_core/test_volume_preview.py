@@ -118,3 +118,16 @@ def test_an_in_plane_sweep_keeps_a_ring_only(net3d, monkeypatch) -> None:
     x = torch.rand(1, 1, 48, 16, 12)
     drive(iter_sliding_window(x, _fn(net3d), (8, 8, 8), 0.25, focus=6, preview=True))
     assert max(sizes) <= 3 * 8 * 16 * 12  # K x patch x Y x Z, not K x volume
+
+
+def test_the_predictor_passes_the_preview_through(net3d) -> None:
+    from vqseg_core.inference import Predictor
+
+    predictor = Predictor(net3d, device="cpu", precision="fp32", patch_size=(8, 8, 16))
+    x = torch.rand(1, 1, 12, 10, 18, generator=torch.Generator().manual_seed(5))
+    events, result = list_steps(predictor.iter_volume(x, focus=9, preview=True))
+    assert isinstance(events[0], PreviewDone) and events[0].z_start <= 9 < events[0].z_stop
+    assert not any(isinstance(e, PreviewDone) for e in events[1:])
+    events, _ = list_steps(predictor.iter_volume(x, focus=9))  # off by default: final steps only
+    assert not any(isinstance(e, PreviewDone) for e in events)
+    np.testing.assert_array_equal(result.labels, _monai(net3d, x, (8, 8, 16), 0.25).argmax(0))
