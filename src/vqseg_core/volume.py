@@ -232,8 +232,8 @@ def iter_sliding_window(
     for j in order:
         z0 = starts[ax][j]
         ring.enter(z0, z0 + patch[ax])
-        for _, a, b, p in [c for c in carry if c[0] == j]:
-            ring.add(p, a, b, z0)
+        for _, a, b, held in [c for c in carry if c[0] == j]:
+            ring.add(held, a, b, z0)
         carry = [c for c in carry if c[0] != j]
         while done < len(windows) and windows[done][0] == j:
             check_cancel(cancel)
@@ -243,12 +243,12 @@ def iter_sliding_window(
                 ring.allocate(int(out.shape[1]), out.device, patch, mode, sigma_scale)
             if mode != "constant":  # as MONAI: weighted in the logits' own dtype
                 out = (out * ring.weight).to(out.dtype)
-            for (jj, a, b), p in zip(batch, out, strict=True):
-                p = p.permute(0, *back)
+            for (jj, a, b), one in zip(batch, out, strict=True):
+                one = one.permute(0, *back)
                 if jj == j:
-                    ring.add(p, a, b, z0)
+                    ring.add(one, a, b, z0)
                 else:
-                    carry.append((jj, a, b, p))
+                    carry.append((jj, a, b, one))
             done += len(batch)
         finished = ring.finish(z0, z0 + patch[ax])
         if finished is not None and axial:
