@@ -41,7 +41,7 @@ from vqseg_core.checkpoint import (
 from vqseg_core.device import autocast_dtype, channels_last, pick_device
 from vqseg_core.models import build_model
 from vqseg_core.reporting import jsonable
-from vqseg_core.train import determinism, distributed
+from vqseg_core.train import determinism, distributed, events
 from vqseg_core.train.config import TrainConfig, config_from_dict, dump_config
 from vqseg_core.train.data import Sample, SegmentationData, step_rng, step_torch_seed
 from vqseg_core.train.run_guard import RunExistsError, RunLock, sigterm_interrupts
@@ -307,7 +307,7 @@ def _train_steps(run: _Run, start: int, last: int) -> tuple[int, bool, dict[str,
         net = DistributedDataParallel(
             net, device_ids=[run.dev.index] if run.dev.type == "cuda" else None
         )
-    log = open(run.log_path, "a", encoding="utf-8") if info.is_main else None  # noqa: SIM115
+    log = events.open_log(run.log_path, start) if info.is_main else None
     bar = _progress(start, config.schedule.steps, config.logging.progress and info.is_main)
     last_save = time.monotonic()
     step = start
