@@ -12,12 +12,14 @@ per latent cell, centre of cell 0).
 On a volume under a 2D slice model the latent maps are those of one axial slice (the one on
 screen when the run started): ``(h, w, 1)`` layers placed at that slice, named
 ``"... (slice N)"``. While a volume runs, :meth:`ExplorerLayers.show_partial` puts each model's
-mask in as soon as the slice on screen is final.
+mask in as soon as the slice on screen is final. A view whose latent maps are not in
+(``latent_state`` ``"pending"``: they follow; ``"skipped"``: not asked for while their layers
+are hidden) leaves the latent layers as they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -73,6 +75,15 @@ class ExplorerLayers:
         self.colours: dict[str, str] = {}
         self._saved_visibility: dict[int, bool] = {}
         self._base: dict[str, Any] | None = None
+        self.on_latent_shown: Callable[[], None] | None = None
+        """Called when the user makes a latent layer visible (the widget computes the maps)."""
+
+    def latents_wanted(self) -> bool:
+        """Whether a run should compute latent maps: some latent layer is visible, or there is
+        none yet (the first result makes them, hidden, so that they can be shown)."""
+        latent = [lay for lay in self.all()
+                  if split_role(lay.metadata[ROLE_KEY])[0] in LATENT_ROLES]  # fmt: skip
+        return not latent or any(lay.visible for lay in latent)
 
     def layer(self, role_name: str) -> Any | None:
         """The viewer's layer of a role (``"mask:vqunet"``), or ``None``."""
@@ -132,6 +143,7 @@ class ExplorerLayers:
             shown.append(role(what, key))
 
         chosen = {k: mv.latents.get(latent) for k, mv in view.models.items()}
+        maps = getattr(view, "latent_state", "done") == "done"  # else their layers stay as they are
         deterministic = not _stochastic(view.corruption.kind)
         ref = names.get(view.reference, view.reference)
         gt_data = None if gt is None else np.asarray(gt.data)
@@ -148,14 +160,15 @@ class ExplorerLayers:
             variance = None if lat is None else lat.variance
             peak = _peak(variance)  # each model on its own scale: its colour bar says which
             scale_note = " (deterministic corruption: no variance)" if deterministic else ""
-            put("latent", key, variance, geo, label["latent"] + suffix + scale_note,
-                colormap="inferno", contrast_limits=(0.0, peak), opacity=0.7,
-                blending="translucent", colorbar=True)  # fmt: skip
             codes = None if lat is None or lat.indices is None else lat.indices.astype(np.int32) + 1
-            put("codes", key, codes, geo, label["codes"] + suffix, opacity=0.6)
-            put("flips", key, None if lat is None else lat.flip_map, geo, label["flips"] + suffix,
-                colormap="magma", contrast_limits=(0.0, 1.0), opacity=0.7, blending="translucent",
-                colorbar=True)  # fmt: skip
+            if maps:
+                put("latent", key, variance, geo, label["latent"] + suffix + scale_note,
+                    colormap="inferno", contrast_limits=(0.0, peak), opacity=0.7,
+                    blending="translucent", colorbar=True)  # fmt: skip
+                put("codes", key, codes, geo, label["codes"] + suffix, opacity=0.6)
+                put("flips", key, None if lat is None else lat.flip_map, geo,
+                    label["flips"] + suffix, colormap="magma", contrast_limits=(0.0, 1.0),
+                    opacity=0.7, blending="translucent", colorbar=True)  # fmt: skip
             differs = mv.disagreement if mv.disagreement is not None else view.disagreement
             what = f"differs from {ref}" if key != view.reference else "any model differs"
             put("disagreement", key, differs.astype(np.uint8), base, f"{name}{SEP}{what}",
@@ -213,15 +226,23 @@ class ExplorerLayers:
                 _show_colorbar(layer)
             if what == "corrupted":
                 self._caption(layer, self.colours.get(key))
+            if what in LATENT_ROLES:
+                layer.events.visible.connect(self._visibility)
             return
         layer.scale, layer.translate = geometry["scale"], geometry["translate"]
-        layer.data = data
+        if layer.data is not data:  # the full view after the masks one: the same mask arrays
+            layer.data = data
         if layer.name != name and name not in self.viewer.layers:
             layer.name = name
         if kind == "image" and "contrast_limits" in style:
             layer.contrast_limits = style["contrast_limits"]
         if what == "corrupted":
             self._caption(layer, self.colours.get(key))
+
+    def _visibility(self, event: Any) -> None:
+        layer = getattr(event, "source", None)
+        if layer is not None and layer.visible and self.on_latent_shown is not None:
+            self.on_latent_shown()
 
     @staticmethod
     def _caption(layer: Any, colour: str | None) -> None:

@@ -5,14 +5,21 @@ One session per explorer. It owns the loaded model sets, the result cache, the b
 rows. The Qt widget reads the controls into an :class:`~.settings.ExplorerSettings`, hands it
 to the session with the image, and follows the :class:`Step` it gets back::
 
-    step = session.analyse(settings, image, spacing, gt, focus)
+    step = session.analyse(settings, image, spacing, gt, focus, latents)
     # "show":   step.view is ready (a cached result: instant)
-    # "start":  run step.job.work in a worker thread, then session.accept(step.job, outcome)
+    # "start":  run step.job.work in a worker thread: it yields the masks-and-metrics view
+    #           (session.accept_masks(step.job, view)) before the latents run, then
+    #           session.accept(step.job, outcome)
     # "load":   the models are loading (step.job; then session.accept_models)
     # "wait":   the same job is already running
     # "refuse": step.message says why (the corruption's own message for a bad level)
 
-``vqseg-demo`` and the tests drive the same object. The corruption is checked once, by the
+A slider move is progressive: every model's mask and the metrics first, the latent maps after
+them in the same worker, and no latent work at all while the caller says none is wanted
+(``latents=False``: no latent layer is visible). Work that no slider changes (preprocessing,
+the clean image's latents and labels) is kept per image in :attr:`ExplorerSession.image_work`
+(a :class:`~napari_vqseg.explorer.state.ResultCache` keyed on the image's SHA-256, bounded to a
+quarter of ``cache_mib``). ``vqseg-demo`` and the tests drive the same object. The corruption is checked once, by the
 :class:`~vqseg_core.perturb.Corruption` inside the :class:`~vqseg_core.engine.RunRequest`; the
 cache key is built from that request (:meth:`ExplorerSession.cache_key`). Torch is imported
 only when a request is built or a worker runs.
@@ -20,17 +27,26 @@ only when a request is built or a worker runs.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from napari_vqseg.explorer import workers
+from napari_vqseg.explorer.sets import (
+    MemberInfo,
+    SetSource,
+    compose_set,
+    describe,
+    legend_of,
+)
 from napari_vqseg.explorer.settings import FROM_FILES, ExplorerSettings
 from napari_vqseg.explorer.state import (
+    DEFAULT_CACHE_BYTES,
     MIB,
     AnalysisKey,
     Job,
@@ -43,10 +59,6 @@ MIN_SHOWN, MAX_SHOWN = 2, 6
 """How many models the explorer compares at once."""
 
 NO_MODELS = "Choose models: a bundled set, or your own exports with 'From files...'."
-
-SetSource = tuple[str | None, tuple[str, ...]]
-"""Where a set comes from: a bundled (or offered) set name, and export files added to it."""
-
 
 @dataclass(frozen=True)
 class Step:
@@ -72,15 +84,6 @@ class Step:
     request: Any = None
 
 
-@dataclass(frozen=True)
-class MemberInfo:
-    """How one model is shown: its key, a display name distinct within the set, a colour."""
-
-    key: str
-    name: str
-    colour: str
-
-
 class ExplorerSession:
     """The explorer's state and decisions, without Qt.
 
@@ -91,6 +94,7 @@ class ExplorerSession:
 
     def __init__(self, cache_items: int = 24) -> None:
         self.cache = ResultCache(cache_items)
+        self.image_work = ResultCache(4 * cache_items, DEFAULT_CACHE_BYTES // 4)
         self.jobs = JobTracker()
         self.sets: dict[SetSource, Any] = {}
         self.settings = ExplorerSettings()
@@ -189,8 +193,10 @@ class ExplorerSession:
         image: np.ndarray,
         spacing: Sequence[float] | None = None,
         focus: int | None = None,
+        latents: bool = True,
     ) -> Any:
-        """The :class:`~vqseg_core.engine.RunRequest` of ``settings`` on one image.
+        """The :class:`~vqseg_core.engine.RunRequest` of ``settings`` on one image
+        (``latents``: compute the latent maps).
 
         Raises:
             LookupError: the settings' models are not loaded.
@@ -208,21 +214,16 @@ class ExplorerSession:
         return RunRequest(
             model_set, image, None if spacing is None else tuple(spacing),
             Corruption(settings.kind, settings.level, settings.seed), settings.n_draws,
-            settings.device, focus=focus if image.ndim == 3 else None, keys=keys,
+            settings.device, focus=focus if image.ndim == 3 else None, latents=latents, keys=keys,
         )  # fmt: skip
 
     @staticmethod
     def cache_key(request: Any, gt: np.ndarray | None = None) -> AnalysisKey:
         """The cache key of a request (and ground truth): everything the view depends on."""
-        slice_latents = (
-            request.image.ndim == 3
-            and request.latents
-            and any(request.models.member(k).model_dims == 2 for k in request.member_keys)
-        )
         return AnalysisKey(
             request.models.id, request.member_keys, request.corruption, request.n_draws,
             str(request.device), request.precision, request.latents,
-            request.focus if slice_latents else None, array_fingerprint(request.image),
+            _slice_focus(request, request.latents), array_fingerprint(request.image),
             None if gt is None else array_fingerprint(gt), request.spacing,
         )  # fmt: skip
 
@@ -233,6 +234,7 @@ class ExplorerSession:
         spacing: Sequence[float] | None = None,
         gt: np.ndarray | None = None,
         focus: int | None = None,
+        latents: bool = True,
     ) -> Step:
         """Decide what the settings need on this image: a cached view, a job, a load, or no.
 
@@ -242,6 +244,8 @@ class ExplorerSession:
             spacing: mm per axis (the layer's scale).
             gt: labels of the image's shape (another shape is ignored, with a note).
             focus: the axial slice on screen of a volume (finished first; latent maps).
+            latents: compute the latent maps (``False`` while no latent layer is visible: a
+                cached view with them still shows).
         """
         self.settings = settings
         source = self.source(settings)
@@ -252,22 +256,39 @@ class ExplorerSession:
         image = np.asarray(image)
         gt, note = _usable_gt(gt, image.shape)
         try:
-            request = self.request(settings, image, spacing, focus)
+            request = self.request(settings, image, spacing, focus, latents)
         except (ValueError, LookupError) as err:
             return Step("refuse", message=_text(err))
         self.cache.resize(max_bytes=settings.cache_mib * MIB)
+        self.image_work.resize(max_bytes=settings.cache_mib * MIB // 4)
         key = self.cache_key(request, gt)
         self._keyed = (request, key)  # forget_if_stale(request) hashes the image only once
-        cached = self.cache.get(key)
+        cached = None
+        if not latents:  # the same view with its latent maps, when computed, is preferred
+            full = dataclasses.replace(key, latents=True, focus=_slice_focus(request, True))
+            cached = self.cache.get(full)
+            key = full if cached is not None else key
+        cached = cached if cached is not None else self.cache.get(key)
         if cached is not None:
             self.jobs.cancel_all("analyse")
             return Step("show", view=self._present(cached, key), message=note)
         reference = self.reference(settings, request.member_keys)
+        from vqseg_core.engine import ImageMemo
+
+        memo = ImageMemo(self.image_work, key.image, request.spacing)
         job = self._begin("analyse", key, lambda job: functools.partial(
-            workers.analyse, request, gt, reference, job.cancel))  # fmt: skip
+            workers.analyse, request, gt, reference, job.cancel, memo, True))  # fmt: skip
         if job is None:
             return Step("wait", message=note)
         return Step("start", job=job, message=note, request=request)
+
+    def accept_masks(self, job: Job, view: Any) -> Step:
+        """A job's masks and metrics are ready (its latents still run): ``"show"`` them, not
+        cached (the full view will be), unless the job went stale (``"drop"``)."""
+        if job.cancelled or not self.jobs.is_current(job):
+            return Step("drop")
+        self.view, self.view_key = self.present(view), job.key
+        return Step("show", view=self.view, message="computing latents...")
 
     def accept(self, job: Job, outcome: workers.Outcome) -> Step:
         """An analysis job returned: cache its view; show it unless the job went stale."""
@@ -410,77 +431,19 @@ class ExplorerSession:
 
 
 # ---- helpers -------------------------------------------------------------------------------
-def compose_set(name: str | None, files: Sequence[str] = ()) -> Any:
-    """The set of a :data:`SetSource`: a bundled set, exports, or a bundled set plus exports.
-
-    Exports added to a bundled set get a key, display name and colour of their own when the
-    set already uses theirs (an export of a VQ-UNet beside the bundled VQ-UNet is named after
-    its file: key and name ``"cb-ema-restart"``).
-
-    Raises:
-        ValueError: an unknown set name, more than 6 models, or mixed image dimensionality.
-        CheckpointError: a missing or corrupt weight file.
-    """
-    from vqseg_core.modelset import ModelSet, member_from_export, set_from_files
-    from vqseg_core.pretrained import load_set
-
-    if name is None:
-        return _distinct(set_from_files(list(files)))
-    base = load_set(name)
-    if not files:
-        return base
-    members = list(base.members)
-    for path in files:
-        members.append(member_from_export(path, position=len(members)))
-    stems = "+".join(Path(p).stem for p in files)
-    return _distinct(ModelSet(f"{name}+{stems}", tuple(_unique(members)), dict(base.info)))
-
-
-def legend_of(model_set: Any) -> dict[str, MemberInfo]:
-    """``{key: MemberInfo}``: display names made distinct with the key when two are equal."""
-    names = [m.name for m in model_set]
-    return {m.key: MemberInfo(m.key, m.name if names.count(m.name) == 1 else f"{m.name} ({m.key})",
-                              m.colour) for m in model_set}  # fmt: skip
-
-
 def with_reference(view: Any, reference: str) -> Any:
     """``view`` compared against another of its models (an unknown key leaves it as it is)."""
     return view.with_reference(reference) if reference in view.models else view
 
 
-def describe(source: SetSource) -> str:
-    """A source for the user: ``"chest-xray + a.json"``."""
-    name, files = source
-    return " + ".join([*([name] if name else []), *(Path(f).name for f in files)])
-
-
-def _unique(members: list[Any]) -> list[Any]:
-    """Later members whose key, name or colour is taken get their own (the file name's)."""
-    from vqseg_core.modelset import PALETTE
-    from vqseg_core.modelset.member import slug_key
-
-    out: list[Any] = []
-    for m in members:
-        stem = Path(str(m.info.get("file", m.key))).stem
-        keys, names, colours = {o.key for o in out}, {o.name for o in out}, {o.colour for o in out}
-        key = m.key if m.key not in keys else slug_key(stem)
-        while key in keys:
-            key = slug_key(f"{key}-{len(out) + 1}")
-        name = m.name if m.name not in names else stem
-        while name in names:
-            name = f"{name} ({key})"
-        free = [c for c in PALETTE if c not in colours]
-        colour = m.colour if m.colour not in colours or not free else free[0]
-        out.append(m if (key, name, colour) == (m.key, m.name, m.colour)
-                   else replace(m, key=key, name=name, colour=colour))  # fmt: skip
-    return out
-
-
-def _distinct(model_set: Any) -> Any:
-    members = _unique(list(model_set.members))
-    if all(a is b for a, b in zip(members, model_set.members, strict=True)):
-        return model_set
-    return type(model_set)(model_set.name, tuple(members), dict(model_set.info))
+def _slice_focus(request: Any, latents: bool) -> int | None:
+    """The focus slice a view depends on: a volume's under a 2D slice model with latents."""
+    slice_latents = (
+        request.image.ndim == 3
+        and latents
+        and any(request.models.member(k).model_dims == 2 for k in request.member_keys)
+    )
+    return request.focus if slice_latents else None
 
 
 def _usable_gt(gt: Any, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:

@@ -34,16 +34,25 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Outcome]:
 
 
 def analyse(
-    request: Any, gt: np.ndarray | None, reference: str | None, cancel: Callable[[], bool]
+    request: Any,
+    gt: np.ndarray | None,
+    reference: str | None,
+    cancel: Callable[[], bool],
+    memo: Any = None,
+    progressive: bool = False,
 ) -> Generator[Any, None, Outcome]:
     """Run a :class:`~vqseg_core.engine.RunRequest`: yields each model's partial volume mask
-    (:class:`~vqseg_core.engine.PartialLabels`), returns the view like :func:`guarded`."""
-    from vqseg_core.engine import Cancelled, iter_execute
-    from vqseg_core.robustness import view_of
+    (:class:`~vqseg_core.engine.PartialLabels`) and, with ``progressive``, the view of masks and
+    metrics before the latents run (``latent_state="pending"``); returns the full view like
+    :func:`guarded` (:func:`vqseg_core.robustness.iter_view`; ``memo``: the image's
+    corruption-independent work, :class:`~vqseg_core.engine.ImageMemo`). Typicality scores
+    come last."""
+    from vqseg_core.engine import Cancelled
+    from vqseg_core.robustness import iter_view
 
     try:
-        run = yield from iter_execute(request, cancel)
-        return "ok", with_typicality(view_of(run, gt, reference), request)
+        view = yield from iter_view(request, gt, reference, cancel, memo, progressive)
+        return "ok", with_typicality(view, request)
     except Cancelled:
         return "cancelled", None
     except Exception as err:  # reported in the GUI, never a crash
@@ -91,6 +100,6 @@ def sweep(
 @guarded
 def load_models(name: str | None, files: Sequence[str]) -> Any:
     """A bundled set, a set of export files, or a bundled set with exports added after it."""
-    from napari_vqseg.explorer.session import compose_set
+    from napari_vqseg.explorer.sets import compose_set
 
     return compose_set(name, files)

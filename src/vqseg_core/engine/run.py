@@ -164,8 +164,9 @@ def iter_execute(
     rest), and returns the :class:`Run`. Nothing else is yielded unless ``progressive``.
 
     Every member's labels are computed before any latents; with ``progressive`` a
-    :class:`MasksReady` (the run without latents) is yielded between the two, so that masks and
-    metrics can be shown while the latents run. The returned run is the same either way.
+    :class:`MasksReady` (the run without latents) is yielded between the two when there are
+    latents to compute, so that masks and metrics can be shown while they run. The returned
+    run is the same either way.
 
     Args:
         request: what to run.
@@ -218,7 +219,7 @@ def iter_execute(
             labels[m.key] = _labels(request, m, predictors[m.key], prepared[m.key], draws[m.key],
                                     memo, cancel)  # fmt: skip
     first = prepared[members[0].key]
-    if progressive:
+    if progressive and _latent_work(request, members, predictors, prepared, volume_labels):
         runs = {m.key: ModelRun(m, labels[m.key], {}, {}, prepared[m.key]) for m in members}
         yield MasksReady(Run(request, runs, draws[members[0].key], None, "", first))
     clean_for_latents = request.latents and not corruption.is_identity
@@ -265,6 +266,27 @@ def iter_execute(
         note = " ".join([note, f"No latent maps for {', '.join(silent)}: its model YAML names "
                          "no bottleneck (masks and metrics only)."]).strip()  # fmt: skip
     return Run(request, runs, draws[members[0].key], latent_slice, note, first)
+
+
+def _latent_work(
+    request: RunRequest,
+    members: list[Any],
+    predictors: dict[str, Any],
+    prepared: dict[str, PreparedInput],
+    volume_labels: dict[str, np.ndarray],
+) -> bool:
+    """Whether any member has latents to compute after its labels."""
+    if not request.latents:
+        return False
+    for m in members:
+        if not has_latents(m.model):
+            continue
+        if m.key in volume_labels:
+            if m.model_dims == 2 and request.focus is not None:
+                return True
+        elif not is_windowed(predictors[m.key], prepared[m.key].model_shape):
+            return True
+    return False
 
 
 def _labels(

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from vqseg_core import engine
 from vqseg_core.analysis.latent import code_flip_map, code_flip_rate, latent_variance
 from vqseg_core.engine import (
     BOTTLENECK,
@@ -30,7 +31,6 @@ from vqseg_core.engine import (
     Run,
     RunRequest,
     check_ground_truth,
-    iter_execute,
     named,
     score_labels,
 )
@@ -280,8 +280,8 @@ def iter_view(
             (:class:`~vqseg_core.engine.ImageMemo`).
         progressive: yield the masks-and-metrics view first.
     """
-    gt = check_ground_truth(ground_truth, request.image.shape)
-    steps = iter_execute(request, cancel, memo, progressive)
+    gt = None if ground_truth is None else check_ground_truth(ground_truth, request.image.shape)
+    steps = engine.iter_execute(request, cancel, memo, progressive)  # looked up at call time
     first: RobustnessView | None = None
     while True:
         try:

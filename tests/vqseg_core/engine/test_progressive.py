@@ -112,9 +112,11 @@ def test_without_latents_the_encoder_never_runs(tiny_pair, monkeypatch) -> None:
                          latents=False)  # fmt: skip
     steps, run = drain(engine_iter_execute(request, progressive=True))
     assert calls == [] and all(not mr.latents for mr in run.models.values())
-    assert len(steps) == 1 and isinstance(steps[0], MasksReady)
+    assert steps == []  # no latents to wait for: nothing to show early
     steps, view = drain(iter_view(request, progressive=True))
-    assert view.latent_state == "skipped" and calls == []
+    assert view.latent_state == "skipped" and calls == [] and steps == []
+    steps, _ = drain(engine_iter_execute(request.with_(latents=True), progressive=True))
+    assert len(steps) == 1 and isinstance(steps[0], MasksReady) and calls
 
 
 def test_non_progressive_runs_yield_nothing_for_images(tiny_pair) -> None:

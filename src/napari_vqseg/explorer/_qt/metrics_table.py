@@ -64,6 +64,7 @@ class MetricsTable(QTableWidget):
                             "among the training images' (above 99: unusual for this model, "
                             "results may be unreliable)"))  # fmt: skip
         values_of = model_values(view, latent, legend)
+        state = getattr(view, "latent_state", "done")
         self.clear()
         self.setColumnCount(len(headers))
         self.setRowCount(len(view.models))
@@ -88,6 +89,9 @@ class MetricsTable(QTableWidget):
                 cells.append(_cell(values["agreement"]))
             cells += [_cell(values["latent_variance"], 4), _cell(values["flip_rate"])]
             tips = [""] * len(cells)
+            if state in LATENT_CELLS:  # latents still running, or not computed while hidden
+                cells[-2:] = [LATENT_CELLS[state][0]] * 2
+                tips[-2:] = [LATENT_CELLS[state][1]] * 2
             if typical:
                 t = typical.get(key)
                 cells.append("–" if t is None else f"{t['percentile']:.0f}")
@@ -105,6 +109,11 @@ class MetricsTable(QTableWidget):
                 self.setItem(row, col, item)
 
 
+LATENT_CELLS = {
+    "pending": ("…", "computing latents..."),
+    "skipped": ("hidden", "not computed while the latent layers are hidden (show one)"),
+}
+"""Latent cells of a view without its latent maps: text and tooltip by ``latent_state``."""
 NOT_AVAILABLE = "n/a"
 """What a cell shows for an undefined value (``nan``), never 0."""
 

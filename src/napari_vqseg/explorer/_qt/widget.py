@@ -6,8 +6,12 @@ answers with a step: a cached view shows at once, a job runs in a napari thread 
 (:func:`napari_vqseg.explorer.workers.analyse` on the session's request, cancelled through
 ``job.cancel`` when a newer job starts; stale results are dropped). On a volume the slice on
 screen is the ``focus``: each model's mask is shown from the worker's ``yielded`` signal as
-soon as that slice is final. Choosing a volume sets the axial view (slider over the last axis,
-anterior up). Every decision (what to run, cache, de-duplication, staleness) is the session's.
+soon as that slice is final. A slider move is progressive (:mod:`._qt.stages`): every model's
+mask and the metrics show from the ``yielded`` signal first, the latent maps follow with the
+result ("computing latents..." meanwhile), and while no latent layer is visible no latent work
+runs (making one visible again computes them). Choosing a volume sets the axial view (slider
+over the last axis, anterior up). Every decision (what to run, cache, de-duplication,
+staleness) is the session's.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from qtpy.QtCore import QObject, QTimer, Signal
 from qtpy.QtWidgets import (
-    QFileDialog,
     QGridLayout,
     QLabel,
     QProgressBar,
@@ -30,6 +33,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_vqseg.explorer._qt import dialogs, stages
 from napari_vqseg.explorer._qt.controls import ControlsPanel
 from napari_vqseg.explorer._qt.metrics_table import MetricsTable
 from napari_vqseg.explorer.layers import ExplorerLayers
@@ -111,11 +115,12 @@ class RobustnessExplorer(QWidget):
         self.controls.image.currentIndexChanged.connect(self._axial_view)
         self._axial_view()
         self.controls.side_by_side.toggled.connect(self._arrange)
-        self.controls.files_requested.connect(self._choose_files)
+        self.controls.files_requested.connect(functools.partial(dialogs.choose_files, self))
         self.cancel_button.clicked.connect(self.cancel)
         self.sweep_button.clicked.connect(self.start_sweep)
-        self.export_button.clicked.connect(self._choose_export)
-        self.import_button.clicked.connect(self._choose_import)
+        self.export_button.clicked.connect(functools.partial(dialogs.choose_export, self))
+        self.import_button.clicked.connect(functools.partial(dialogs.choose_import, self))
+        self.layers.on_latent_shown = functools.partial(stages.latents_shown, self)
         self.destroyed.connect(functools.partial(_mark_closed, self._life, self.session.jobs))
         self.schedule()
 
@@ -200,6 +205,7 @@ class RobustnessExplorer(QWidget):
         step = self.session.analyse(
             self.controls.settings(), image, _spacing(layer),
             None if chosen is None else np.asarray(chosen.data), self.focus_slice(layer),
+            self.layers.latents_wanted(),
         )  # fmt: skip
         if step.message or self._image_notes:
             self.status.setText("\n".join([*self._image_notes, step.message]).strip())
@@ -217,7 +223,7 @@ class RobustnessExplorer(QWidget):
             running = f"Running {s.kind} at {s.level:g} on {s.device}{where}..."
             self.status.setText(f"{step.message}\n{running}" if step.message else running)
             self._start(step.job, functools.partial(self._on_result, layer, gt_layer),
-                        on_yield=functools.partial(self._on_partial, step, layer))  # fmt: skip
+                        on_yield=functools.partial(stages.on_step, self, step, layer, gt_layer))  # fmt: skip
         return step.job if step.action == "start" else None
 
     def _check(self, layer: Any) -> Any:
@@ -345,19 +351,7 @@ class RobustnessExplorer(QWidget):
 
     def _on_partial(self, step: Step, layer: Any, partial: Any) -> None:
         """One model's mask of a volume still running: its focus slice is final."""
-        job = step.job
-        if self._closed or job is None or job.cancelled or layer not in self.viewer.layers:
-            return
-        legend = self.session.legend()
-        name = legend[partial.model].name if partial.model in legend else partial.model
-        keys = step.request.member_keys
-        first = not self.layers.all()
-        self.layers.show_partial(partial.model, partial.labels, layer, name, keys)
-        if first:
-            self._arrange()
-            self.viewer.reset_view()
-        a, b = partial.z_range
-        self.status.setText(f"{name}: slices {a}-{b - 1} ready; the rest of the volume runs...")
+        stages.on_partial(self, step, layer, partial)
 
     def _on_models(self, job: Job, outcome: tuple[str, Any]) -> None:
         if self._closed:
@@ -403,9 +397,11 @@ class RobustnessExplorer(QWidget):
         if not before:
             self.viewer.reset_view()
         self.metrics.show_view(view, legend, settings.latent)
-        self.controls.set_latents([n for mv in view.models.values() for n in mv.latents])
+        state = getattr(view, "latent_state", "done")
+        if state == "done":
+            self.controls.set_latents([n for mv in view.models.values() for n in mv.latents])
         c = view.corruption
-        note = getattr(view, "latent_note", "")
+        note = stages.LATENT_NOTES.get(state) or getattr(view, "latent_note", "")
         text = f"{c.kind} at {c.level:g} (seed {c.seed}, {view.n_draws} draws)."
         lines = [*self._image_notes, text, note]
         self.status.setText("\n".join(line for line in lines if line))
@@ -428,31 +424,6 @@ class RobustnessExplorer(QWidget):
         if not busy:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
-
-    # ---- dialogs ---------------------------------------------------------------------------
-    def _choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "vqseg-train exports or your own models (several at once)", "",
-            "Models (*.json *.safetensors *.yaml *.yml);;vqseg-train exports (*.json "
-            "*.safetensors);;Your own models: vqseg-model YAML (*.yaml *.yml)",
-        )
-        if files:
-            self.controls.set_files(files)
-
-    def _choose_export(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export report to folder")
-        if folder:
-            self.export(folder)
-
-    def _choose_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import settings", "", "Settings (settings.json *.json)"
-        )
-        if path:
-            try:
-                self.import_settings(path)
-            except ValueError as err:
-                self._report_error(err)
 
     def _image_info(self) -> dict[str, Any] | None:
         layer = self.controls.current_image_layer()
