@@ -99,7 +99,7 @@ def _busy() -> subprocess.Popen[bytes]:
 
 def run(quick: bool) -> dict[str, Any]:
     """The busy-machine comparison (and, in full runs, PASSIVE and idle)."""
-    repeats = 3 if quick else 6
+    repeats = 5 if quick else 8
     all_variants = ["torch 1", "torch 2", "torch policy", "product 1", "product 2",
                     "product policy"]  # fmt: skip
     runs: dict[str, Any] = {}

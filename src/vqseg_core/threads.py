@@ -13,8 +13,8 @@ chest pair took 1.42 s with 2 threads against 0.59 s with 1 (0.39 s idle with 2)
   nice < :data:`NICE_IGNORED`; niced background jobs such as ``vqseg-study train`` yield their
   core to us and are not counted),
 
-at least 1. It is read again for each update (a few milliseconds), so the count follows the
-load as it comes and goes. ``VQSEG_THREADS`` (an int) overrides it.
+at least 1. It is read again for each update (a few milliseconds, reused for half a second),
+so the count follows the load as it comes and goes. ``VQSEG_THREADS`` (an int) overrides it.
 
 Use it where the work runs (OpenMP thread counts belong to the calling thread)::
 
@@ -33,11 +33,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 ENV = "VQSEG_THREADS"
 NICE_IGNORED = 10  # processes at this nice level or above do not count as competitors
+
+BUSY_TTL = 0.5  # seconds a count of busy processes is reused (a scan costs a few ms)
+_last_busy: tuple[float, int] = (-1e9, 0)
 
 # threads of non-spinning pools (ONNX Runtime sessions) in an inference_threads block
 _session: contextvars.ContextVar[int | None] = contextvars.ContextVar("session", default=None)
@@ -117,8 +121,17 @@ def worker_threads(reserve: int = 0, *, busy: int | None = None, cores: int | No
             pass
     cores = available_cores() if cores is None else cores
     if busy is None:
-        busy = busy_processes() or 0
+        busy = _recent_busy()
     return max(1, cores - max(0, reserve) - max(0, busy))
+
+
+def _recent_busy() -> int:
+    """:func:`busy_processes`, reused for :data:`BUSY_TTL` seconds (0 where unknown)."""
+    global _last_busy
+    now = time.monotonic()
+    if now - _last_busy[0] > BUSY_TTL:
+        _last_busy = (now, busy_processes() or 0)
+    return _last_busy[1]
 
 
 @contextlib.contextmanager

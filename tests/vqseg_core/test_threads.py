@@ -14,6 +14,7 @@ from vqseg_core import threads
 @pytest.fixture(autouse=True)
 def _no_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(threads.ENV, raising=False)
+    monkeypatch.setattr(threads, "BUSY_TTL", 0.0)  # every call reads the (patched) count
 
 
 def _proc(root: Path, pid: int, state: str, nice: int, tasks: tuple[str, ...] = ()) -> None:
