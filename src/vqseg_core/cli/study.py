@@ -49,9 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--limit", type=int, help="train at most this many runs now")
         if name in ("summary", "all"):
             p.add_argument("--to", type=Path, help="also copy the summary into this folder")
-        if name in ("evaluate", "all"):
+        if name in ("train", "evaluate", "all"):
             p.add_argument("--no-progress", "--quiet", dest="quiet", action="store_true",
-                           help="no per-run messages (--quiet: the old name)")  # fmt: skip
+                           help="no progress bars (training steps, evaluation cells) and no "
+                           "per-run evaluation messages (--quiet: the old name)")  # fmt: skip
     from vqseg_core._version import command_conventions
 
     return command_conventions(parser)
@@ -85,7 +86,10 @@ def _run(args: argparse.Namespace) -> int:
         def echo(message: str) -> None:
             print(message, file=sys.stderr, flush=True)
 
-        train_missing(spec, args.out, device=args.device, limit=args.limit, echo=echo)
+        train_missing(
+            spec, args.out, device=args.device, limit=args.limit, echo=echo,
+            progress=not args.quiet,
+        )  # fmt: skip
     if args.command in ("evaluate", "all"):
         from vqseg_core.study.evaluate import evaluate_study
 

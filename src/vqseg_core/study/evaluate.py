@@ -62,8 +62,13 @@ def _tag(run: StudyRun) -> dict[str, Any]:
     return {"arm": run.arm.name, "seed": run.seed}
 
 
-def evaluate_run(spec: StudySpec, run: StudyRun, out: Path, *, device: str = "auto") -> Path:
-    """Score one finished run (resuming); returns its evaluation folder."""
+def evaluate_run(
+    spec: StudySpec, run: StudyRun, out: Path, *, device: str = "auto", progress: bool = False
+) -> Path:
+    """Score one finished run (resuming); returns its evaluation folder.
+
+    ``progress``: tqdm bars over the noise and shift cells (stderr), named after the run.
+    """
     folder = Path(out) / "eval" / run.name
     folder.mkdir(parents=True, exist_ok=True)
     models = _models(run)
@@ -83,7 +88,9 @@ def evaluate_run(spec: StudySpec, run: StudyRun, out: Path, *, device: str = "au
         )  # fmt: skip
         return [{"dataset": dataset, **r, "noise_seed": r["seed"], **_tag(run)} for r in rows]
 
-    run_cells(unique_cells(grid), noise_cell, store, progress=False, desc="noise")
+    run_cells(
+        unique_cells(grid), noise_cell, store, progress=progress, desc=f"{run.name} noise"
+    )
     rows = grid_records(CellStore(folder / "noise.jsonl"), grid)
     (folder / "noise_rows.json").write_text(json.dumps(jsonable(rows)), encoding="utf-8")
 
@@ -104,7 +111,8 @@ def evaluate_run(spec: StudySpec, run: StudyRun, out: Path, *, device: str = "au
             domain = case.domain or name
             return [{"dataset": name, "domain": domain, **r, **_tag(run)} for r in rows]
 
-        run_cells(cells, shift_cell, shift_store, progress=False, desc=shift.name)
+        desc = f"{run.name} {shift.name}"
+        run_cells(cells, shift_cell, shift_store, progress=progress, desc=desc)
 
     probes_path = folder / "probes.json"
     if not probes_path.exists():
@@ -167,13 +175,16 @@ def _codebook_size(model: Any, name: str) -> int:
 
 
 def evaluate_study(spec: StudySpec, out: Path, *, device: str = "auto", quiet: bool = False) -> int:
-    """Evaluate every finished run (resuming); returns how many runs are evaluated."""
+    """Evaluate every finished run (resuming); returns how many runs are evaluated.
+
+    Unless ``quiet`` (``--no-progress``): one line per run and tqdm bars over its cells.
+    """
     done = 0
     for run in spec.runs(out):
         if not run.export.exists():
             continue
         if not quiet:
             print(f"{run.name}: evaluating", flush=True)
-        evaluate_run(spec, run, out, device=device)
+        evaluate_run(spec, run, out, device=device, progress=not quiet)
         done += 1
     return done

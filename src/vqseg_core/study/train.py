@@ -53,6 +53,7 @@ def train_missing(
     device: str = "auto",
     limit: int | None = None,
     echo: Callable[[str], None] = print,
+    progress: bool = True,
 ) -> list[StudyRun]:
     """Train (or resume) every run without an export; return the runs trained here.
 
@@ -62,6 +63,7 @@ def train_missing(
         device: the training device.
         limit: train at most this many runs in this call.
         echo: progress messages.
+        progress: each run's tqdm bars (``False``: ``logging.progress=false`` for every run).
     """
     from vqseg_core.train.config import load_config
     from vqseg_core.train.loop import train
@@ -73,7 +75,8 @@ def train_missing(
             break
         if run.export.exists():
             continue
-        config = load_config(spec.base, spec.overrides(run))
+        quiet = [] if progress else ["logging.progress=false"]
+        config = load_config(spec.base, [*spec.overrides(run), *quiet])
         echo(f"{run.name}: training ({config.schedule.steps} steps) in {run.folder}")
         try:
             result = train(config, run.folder, resume=True, device=device, echo=echo)
