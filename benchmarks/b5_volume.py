@@ -5,11 +5,12 @@ preview of the displayed (middle) slice from thin windows centred on it (MONAI's
 patch depth / 6 = 16 slices deep), then MONAI's own windows summed into a ring of one patch of
 slices along the axis with the smallest ring (here X: 96 x 14 x 512 x 133 float32), uint8 labels
 out. Baseline: MONAI ``sliding_window_inference`` with the same model function, patch (96^3),
-overlap (0.25), ``sw_batch_size`` (2) and blending (constant), then argmax to uint8. Both run at
-the Predictor's CPU precision: bf16 autocast + channels-last (the model function is literally
-the same). Model: the paper's 3D VQ-UNet (``configs/paper/abdomen-ct-3d.yaml``: widths 16-256,
-K=1024 x D=256, 14 classes) with **random weights** (seed 0): timing and memory do not depend
-on the weights (the preview's agreement with the exact labels does: reported, not judged).
+overlap (0.25), ``sw_batch_size`` (2) and blending (constant), then argmax to uint8. Both run
+at the Predictor's ``precision="auto"`` (float32 on a CPU), eager torch (``VQSEG_BACKEND=torch``
+in every child): the model function is literally the same. Model: the paper's 3D VQ-UNet
+(``configs/paper/abdomen-ct-3d.yaml``: widths 16-256, K=1024 x D=256, 14 classes) with
+**random weights** (seed 0): timing and memory do not depend on the weights (the preview's
+agreement with the exact labels does: reported, not judged).
 
 Targets (issue 13): the displayed slice's preview within 20 % of our full time (the ratio),
 labels equal to MONAI's on >= 99.9 % of voxels, peak RSS <= 1.5x the reference. Speed against
@@ -30,6 +31,7 @@ models the explorer ships.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -46,6 +48,7 @@ AGREEMENT = 0.999
 PATCH = (96, 96, 96)
 OVERLAP = 0.25
 QUICK_CROP = 160
+BACKEND = "torch"  # every child: eager torch, so both sides share one model function
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -117,7 +120,8 @@ def child(mode: str, quick: bool, out: str) -> dict[str, Any]:
     run = predictor._run
     setup_rss = _rss_mb()
     focus = x.shape[-1] // 2
-    info: dict[str, Any] = {"mode": mode, "setup_rss_mb": setup_rss, "shape": list(x.shape[2:])}
+    info: dict[str, Any] = {"mode": mode, "setup_rss_mb": setup_rss, "shape": list(x.shape[2:]),
+                            "backend": predictor.backend_note}  # fmt: skip
     t0 = time.perf_counter()
     if mode == "ours":
         from vqseg_core.volume import PreviewDone
@@ -196,7 +200,8 @@ def _spawn(mode: str, quick: bool, folder: str) -> tuple[dict[str, Any], str]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--out", out]
     if quick:
         cmd.append("--quick")
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
+    env = {**os.environ, "VQSEG_BACKEND": BACKEND}
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"B5 child {mode} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1]), out
@@ -286,7 +291,7 @@ def run(quick: bool) -> dict[str, Any]:
         "details": {
             "volume": {"shape": list(shape), "source": source, "quick_crop": QUICK_CROP if quick else None},
             "model": "paper 3D VQ-UNet (abdomen-ct-3d.yaml), random weights, 14 classes",
-            "precision": "bf16 autocast + channels-last (both)",
+            "precision": results["ours"].get("backend"),
             "patch": list(PATCH), "overlap": OVERLAP, "sw_batch_size": 2, "mode": "constant",
             "seconds": {"ours": o["seconds"], "monai": m["seconds"]},
             "speed_vs_monai": speed,
