@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from vqseg_core.cli._outdir import mark_out
 from vqseg_core.command_errors import UserError
 
 
@@ -19,6 +20,10 @@ def _seeds(args: argparse.Namespace) -> int:
         raise UserError(f"{exc} (labels look like VARIANT=NAME)") from exc
     if not any(runs.values()):
         raise UserError("give at least one --noise, --latent or --shift VARIANT:SEED:DIR")
+    absent = [str(r.folder) for rs in runs.values() for r in rs if not r.folder.is_dir()]
+    if absent:
+        raise UserError(f"{absent[0]}: no such evaluation output")
+    mark_out(args.out, args.command)  # only once the inputs are there: a typo writes nothing
     try:
         path = summarise_seeds(
             runs["noise"], runs["latent"], args.out, labels, shift_runs=runs["shift"]

@@ -328,7 +328,6 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     check_out(args.out, args.command, overwrite=args.overwrite)
     if args.command == "seeds":
-        mark_out(args.out, args.command)
         return _seeds(args)
     pairs = _pairs(args)
     selection = _selection(args, pairs)

@@ -129,6 +129,8 @@ def test_cli_seeds(runs: list[Run], tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "| VQ |" in (tmp_path / "o" / "seeds.md").read_text(encoding="utf-8").replace(
         " − UNet", ""
     )
-    assert main(["seeds", "--noise", f"vqunet:1:{tmp_path / 'nowhere'}", "--out", "x"]) == 2
+    typo = tmp_path / "typo"
+    assert main(["seeds", "--noise", f"vqunet:1:{tmp_path / 'nowhere'}", "--out", str(typo)]) == 2
     assert "no such evaluation output" in capsys.readouterr().err
-    assert main(["seeds", "--out", "x"]) == 2
+    assert main(["seeds", "--out", str(typo)]) == 2
+    assert not typo.exists()  # a failed command leaves no folder behind
