@@ -4,18 +4,19 @@ What napari's UI thread does to the explorer's worker, reproduced with one compe
 process (``python -c "while True: pass"``, started here, at normal priority). Each variant runs
 ``ModelPair.predict`` on the bundled chest pair and the bundled 512 x 512 X-ray (one forward
 pass per model: what the user waits for after a slider move), alternated, in a fresh process
-per OpenMP wait policy (``OMP_WAIT_POLICY`` is read when OpenMP starts):
+per OpenMP wait policy (``OMP_WAIT_POLICY`` is read when OpenMP starts: torch's default, and
+``PASSIVE`` as :func:`vqseg_core.threads.prefer_passive_wait` sets it for the plugin):
 
 * ``torch default``: eager float32 with torch's default thread count (the baseline);
-* ``torch 1`` / ``torch 2``: eager float32, fixed thread counts;
+* ``torch N``: eager float32, fixed thread counts (1, cores - 1, cores);
 * ``torch policy``: eager float32 under :func:`vqseg_core.threads.inference_threads`;
 * ``product policy``: what the explorer runs: ``precision="auto"`` (ONNX Runtime float32,
-  :mod:`vqseg_core.backends`) under the same policy; ``product 1`` / ``product 2`` fixed.
+  :mod:`vqseg_core.backends`) under the same policy; ``product N`` fixed.
 
 Ratio: ``torch default`` / ``product policy`` (target >= 2x). Also required: each policy is no
 slower than the best fixed count of its backend (within 10 %: timing noise on a shared box),
 and the product's masks equal eager float32 on >= 99.99 % of pixels. The full run adds the
-same with ``OMP_WAIT_POLICY=PASSIVE`` and on the machine without the busy process.
+machine without the busy process.
 """
 
 from __future__ import annotations
@@ -99,29 +100,36 @@ def _busy() -> subprocess.Popen[bytes]:
 
 def run(quick: bool) -> dict[str, Any]:
     """The busy-machine comparison (and, in full runs, PASSIVE and idle)."""
+    from vqseg_core.threads import available_cores
+
     repeats = 5 if quick else 8
-    all_variants = ["torch 1", "torch 2", "torch policy", "product 1", "product 2",
-                    "product policy"]  # fmt: skip
+    cores = available_cores()
+    fixed = sorted({1, max(1, cores - 1), cores})
+    torch_fixed = [f"torch {n}" for n in fixed]
+    product_fixed = [f"product {n}" for n in fixed]
+    all_variants = [*torch_fixed, "torch policy", *product_fixed, "product policy"]
     runs: dict[str, Any] = {}
     busy = _busy()
     try:
         runs["busy"] = _spawn({"variants": all_variants, "repeats": repeats}, None)
-        if not quick:
-            passive = {"variants": ["torch 2", "torch policy", "product policy"], "repeats": 4}
-            runs["busy_passive"] = _spawn(passive, "PASSIVE")
+        passive = [*torch_fixed, "torch policy", "product policy"]
+        runs["busy_passive"] = _spawn({"variants": passive, "repeats": repeats}, "PASSIVE")
     finally:
         busy.kill()
         busy.wait()
     if not quick:
-        idle = {"variants": ["torch 1", "torch policy", "product policy"], "repeats": 4}
+        idle = {"variants": [*torch_fixed, "torch policy", "product policy"], "repeats": 4}
         runs["idle"] = _spawn(idle, None)
     med = runs["busy"]["medians_s"]
     ratio = med["torch default"] / med["product policy"]
-    best_torch = min(med["torch 1"], med["torch 2"])
-    best_product = min(med["product 1"], med["product 2"])
+    best_torch = min(med[k] for k in torch_fixed)
+    best_product = min(med[k] for k in product_fixed)
+    pas = runs["busy_passive"]["medians_s"]
+    best_passive = min(pas[k] for k in torch_fixed)
     policy_ok = {
         "torch": med["torch policy"] <= TOLERANCE * best_torch,
         "product": med["product policy"] <= TOLERANCE * best_product,
+        "torch_passive": pas["torch policy"] <= TOLERANCE * best_passive,
     }
     agreement = runs["busy"]["agreement"]
     accuracy = {
@@ -130,6 +138,7 @@ def run(quick: bool) -> dict[str, Any]:
         "policy_vs_best_fixed": {
             "torch": round(med["torch policy"] / best_torch, 3),
             "product": round(med["product policy"] / best_product, 3),
+            "torch_passive": round(pas["torch policy"] / best_passive, 3),
             "allowed": TOLERANCE,
             "ok": policy_ok,
         },

@@ -11,7 +11,9 @@ chest pair took 1.42 s with 2 threads against 0.59 s with 1 (0.39 s idle with 2)
   UI thread is idle while the user waits), minus
 * the other processes running right now at normal priority (``/proc/*/stat``: state ``R``,
   nice < :data:`NICE_IGNORED`; niced background jobs such as ``vqseg-study train`` yield their
-  core to us and are not counted),
+  core to us and are not counted), unless OpenMP's waiting threads sleep
+  (``OMP_WAIT_POLICY=PASSIVE``, :func:`prefer_passive_wait`: then they cost nothing while
+  another process has the core, and every core is used),
 
 at least 1. It is read again for each update (a few milliseconds, reused for half a second),
 so the count follows the load as it comes and goes. ``VQSEG_THREADS`` (an int) overrides it.
@@ -33,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,8 +108,25 @@ def _running(pid_dir: Path) -> bool:
     return any((st := _state(Path(t.path, "stat"))) is not None and st[0] == "R" for t in tasks)
 
 
+def prefer_passive_wait() -> bool:
+    """Ask OpenMP to let waiting threads sleep (``OMP_WAIT_POLICY=PASSIVE``) unless the user
+    chose a policy; it only takes effect before torch is first imported (OpenMP reads it once).
+    Returns :func:`passive_wait`. Call it where a front end starts (the napari plugin)."""
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return passive_wait()
+
+
+def passive_wait() -> bool:
+    """Whether torch's OpenMP threads sleep while they wait (``OMP_WAIT_POLICY=PASSIVE``)."""
+    return os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
+
+
 def worker_threads(reserve: int = 0, *, busy: int | None = None, cores: int | None = None) -> int:
     """Threads for one inference worker now: free cores (see the module doc), at least 1.
+
+    Under a passive wait policy (:func:`passive_wait`) waiting threads sleep and every usable
+    core less ``reserve`` is given (measured faster than fewer threads under load, B7).
 
     Args:
         reserve: cores to leave to this process's other threads.
@@ -121,7 +141,7 @@ def worker_threads(reserve: int = 0, *, busy: int | None = None, cores: int | No
             pass
     cores = available_cores() if cores is None else cores
     if busy is None:
-        busy = _recent_busy()
+        busy = 0 if passive_wait() else _recent_busy()
     return max(1, cores - max(0, reserve) - max(0, busy))
 
 

@@ -15,6 +15,7 @@ from vqseg_core import threads
 def _no_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(threads.ENV, raising=False)
     monkeypatch.setattr(threads, "BUSY_TTL", 0.0)  # every call reads the (patched) count
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
 
 
 def _proc(root: Path, pid: int, state: str, nice: int, tasks: tuple[str, ...] = ()) -> None:
@@ -103,3 +104,13 @@ def test_sessions_get_every_core_unless_a_count_is_given(monkeypatch) -> None:
     with threads.inference_threads(reserve=1):
         assert threads.session_threads() == 3
     assert threads.session_threads() == torch.get_num_threads()
+
+
+def test_a_passive_wait_policy_uses_every_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert threads.prefer_passive_wait() is False  # torch is imported: too late to ask
+    monkeypatch.setattr(threads, "available_cores", lambda: 4)
+    monkeypatch.setattr(threads, "busy_processes", lambda: 2)
+    assert threads.worker_threads() == 2
+    monkeypatch.setenv("OMP_WAIT_POLICY", "passive")
+    assert threads.passive_wait() and threads.worker_threads() == 4
+    assert threads.worker_threads(reserve=1) == 3
