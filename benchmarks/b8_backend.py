@@ -10,6 +10,8 @@ Bundled chest pair, bundled 512 x 512 X-ray, CPU, the same thread count for ever
   achieved GFLOP/s of both against a 2048^3 float32 matrix multiply timed in the same run;
 * the cost of the first use: export (a fresh cache folder) and session start, then a start
   from the disk cache;
+* both at one thread (no OpenMP spinning: what the backend's kernels gain by themselves;
+  with torch's default threads eager torch also loses time to spinning under load);
 * bf16 autocast (eager) where the CPU has native bf16 (``avx512_bf16`` or AMX): its agreement
   and speed, recorded only (``precision="auto"`` never picks it on the CPU).
 
@@ -123,6 +125,13 @@ def run(quick: bool) -> dict[str, Any]:
             },
             repeats,
         )
+        from vqseg_core.threads import inference_threads
+
+        with inference_threads(1):  # one thread each: no OpenMP spinning, compute alone
+            single = interleaved_medians(
+                {"eager": lambda p=pe: p.forward(clean, with_encoding=False),
+                 "backend": lambda p=pf: p.forward(clean, with_encoding=False)}, repeats,
+            )  # fmt: skip
         le = pe.forward(draws, with_encoding=False).logits.argmax(1)
         lf = pf.forward(draws, with_encoding=False).logits.argmax(1)
         agreement[f"{key}_draws"] = float((le == lf).float().mean())
@@ -139,6 +148,8 @@ def run(quick: bool) -> dict[str, Any]:
             },
             "speedup_1": med["eager_1"] / med["backend_1"],
             "speedup_4": med["eager_4"] / med["backend_4"],
+            "one_thread_s": {k: v["median_s"] for k, v in single.items()},
+            "speedup_one_thread": single["eager"]["median_s"] / single["backend"]["median_s"],
         }
     for info in per_model.values():
         info["share_of_matmul"] = {k: v / matmul["gflops"] for k, v in info["gflops"].items()}

@@ -2,9 +2,12 @@
 
 * ``torch``: eager torch (float32, or bf16 autocast + channels-last when asked for).
 * ``onnx``: ONNX Runtime on the CPU in float32 (:mod:`vqseg_core.backends.onnx`); the
-  ``[onnx]`` extra. Measured on the bundled chest pair at 256^2 on 2 shared cores: 2-3x the
-  speed of eager torch float32, masks equal on >= 99.999 % of pixels, exported once per
-  weights and input shape (about 4 s, then cached in memory and on disk).
+  ``[onnx]`` extra. Measured on the bundled chest pair at 256^2 on 2 shared, loaded cores
+  (B8): 1.15-1.2x eager torch float32 at equal threads (one thread, or two with a passive
+  OpenMP wait), about 3x eager torch with its default (spinning) threads under load; masks
+  equal on 100 % of pixels; exported once per weights and input shape (4-7 s each, then
+  cached in memory and on disk: a later start 3 s for both). OpenVINO 2026.4 was measured
+  too: equal masks, 1.2-1.4x slower than ONNX Runtime here, so not used.
 * ``auto``: ``onnx`` on the CPU when ``precision`` is ``auto`` and onnxruntime is installed
   and the network is one of ours (``vqseg_core.models.UNet`` and its subclasses); ``torch``
   otherwise (``precision="fp32"`` stays the eager float32 reference; bf16 only when asked:
