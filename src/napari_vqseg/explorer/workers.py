@@ -46,23 +46,34 @@ def analyse(
     metrics before the latents run (``latent_state="pending"``); returns the full view like
     :func:`guarded` (:func:`vqseg_core.robustness.iter_view`; ``memo``: the image's
     corruption-independent work, :class:`~vqseg_core.engine.ImageMemo`). Typicality scores
-    come last."""
+    come last. Torch threads follow :func:`vqseg_core.threads.inference_threads`."""
     from vqseg_core.engine import Cancelled
-    from vqseg_core.robustness import iter_view
+    from vqseg_core.robustness.view import iter_view_and_run
+    from vqseg_core.threads import inference_threads
 
     try:
-        view = yield from iter_view(request, gt, reference, cancel, memo, progressive)
-        return "ok", with_typicality(view, request)
+        with inference_threads():  # the thread policy of a shared machine, in this thread
+            view, run = yield from iter_view_and_run(request, gt, reference, cancel, memo,
+                                                     progressive)  # fmt: skip
+            return "ok", with_typicality(view, request, run)
     except Cancelled:
         return "cancelled", None
     except Exception as err:  # reported in the GUI, never a crash
         return "error", err
 
 
-def with_typicality(view: Any, request: Any) -> Any:
-    """``view`` with each model's typicality score of draw 0 (models with a reference only)."""
+def with_typicality(view: Any, request: Any, run: Any = None) -> Any:
+    """``view`` with each model's typicality score of draw 0 (models with a reference only).
+
+    The score summarises draw 0's bottleneck features: on a 2D image whose run computed the
+    latents they are taken from ``run`` (draw 0 of the float32 encoding the latent maps came
+    from), else the encoder runs on draw 0 alone (``member_summary``, under inference mode).
+    """
     import dataclasses
 
+    import torch
+
+    from vqseg_core.analysis.ood import image_summary
     from vqseg_core.evaluation.ood import member_summary
 
     scores = {}
@@ -71,7 +82,13 @@ def with_typicality(view: Any, request: Any) -> Any:
         ref = member.info.get("ood")
         if ref is None:
             continue
-        summary = member_summary(member, request.image, request.spacing, request.corruption)
+        latents = {} if run is None or request.image.ndim != 2 else run.models[key].latents
+        neck = latents.get("bottleneck")
+        if neck is not None:
+            summary = image_summary(neck.features[:1])
+        else:
+            with torch.inference_mode():
+                summary = member_summary(member, request.image, request.spacing, request.corruption)
         score = ref.score(summary)
         scores[key] = {"score": score, "percentile": ref.percentile(score),
                        "reading": ref.reading(score)}  # fmt: skip

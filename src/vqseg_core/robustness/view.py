@@ -37,7 +37,7 @@ from vqseg_core.engine import (
 from vqseg_core.perturb import Corruption
 
 __all__ = ["LatentView", "ModelView", "PartialLabels", "RobustnessView", "analyse",
-           "iter_analyse", "iter_view", "masks_view", "score_labels", "view_of",
+           "iter_analyse", "iter_view", "iter_view_and_run", "masks_view", "score_labels", "view_of",
            "with_latents"]  # fmt: skip
 
 
@@ -280,6 +280,21 @@ def iter_view(
             (:class:`~vqseg_core.engine.ImageMemo`).
         progressive: yield the masks-and-metrics view first.
     """
+    view, _run = yield from iter_view_and_run(request, ground_truth, reference, cancel, memo,
+                                              progressive)  # fmt: skip
+    return view
+
+
+def iter_view_and_run(
+    request: RunRequest,
+    ground_truth: np.ndarray | None = None,
+    reference: str | None = None,
+    cancel=None,
+    memo: ImageMemo | None = None,
+    progressive: bool = False,
+) -> Generator[PartialLabels | RobustnessView, None, tuple[RobustnessView, Run]]:
+    """:func:`iter_view` that returns the engine's :class:`~vqseg_core.engine.Run` beside the
+    view (its latents over the draws, for callers that summarise them further)."""
     gt = None if ground_truth is None else check_ground_truth(ground_truth, request.image.shape)
     steps = engine.iter_execute(request, cancel, memo, progressive)  # looked up at call time
     first: RobustnessView | None = None
@@ -294,7 +309,8 @@ def iter_view(
             yield first
         else:
             yield step
-    return view_of(run, gt, reference) if first is None else with_latents(first, run)
+    view = view_of(run, gt, reference) if first is None else with_latents(first, run)
+    return view, run
 
 
 def view_of(run: Run, ground_truth: np.ndarray | None = None, reference: str | None = None) -> RobustnessView:

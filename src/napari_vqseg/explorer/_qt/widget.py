@@ -218,6 +218,10 @@ class RobustnessExplorer(QWidget):
             if self.session.forget_if_stale(step.request):
                 self.layers.remove_all()  # the old image's or set's results: never on screen
                 self.metrics.setRowCount(0)
+                if not step.request.latents:  # its latent layers went too: make them again
+                    self.session.cancel("analyse")
+                    self.session.finished(step.job)
+                    return self.run_now()
             focus, s = step.request.focus, self.session.settings
             where = "" if focus is None else f", slice {focus} first"
             running = f"Running {s.kind} at {s.level:g} on {s.device}{where}..."
