@@ -179,6 +179,9 @@ def model_state_numel(config: Any) -> tuple[int, int]:
             total += ch[i + 1] * c * 2**sd + c
         total += _res_block(sd, 2 * c, c) + (n - 1) * _res_block(sd, c, c)
     total += 2 * ch[0] + _conv(sd, ch[0], cout, 1)  # head
+    if getattr(config, "stem", "full") == "lean":  # the head's upsampling to full resolution
+        c = ch[0]
+        total += _conv(sd, c, c, 3) if config.upsample == "nearest" else c * c * 2**sd + c
     flags = 0
     if config.kind in ("vqunet", "vqskip"):
         ema = config.ema_decay is not None

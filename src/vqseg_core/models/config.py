@@ -17,6 +17,8 @@ from vqseg_core.models.vq_unet import VQUNet
 
 MODEL_KINDS = ("unet", "vqunet", "vqskip")
 MAX_CODEBOOK_SIZE = 2**20
+OPT_IN_DEFAULTS: dict[str, Any] = {"stem": "full"}
+"""Model keys added as opt-in options: written only when they differ from these defaults."""
 """The largest codebook a config may ask for (a million codes; the paper's is 1,024)."""
 
 CODEBOOK_PRESETS: dict[str, dict[str, Any]] = {
@@ -34,7 +36,9 @@ class ModelConfig:
     The VQ fields are ignored for ``kind="unet"``, ``skip_codebook_size`` and
     ``quantized_skips`` (empty: every skip level) for every kind but ``"vqskip"``.
     ``codebook_preset`` names settings from :data:`CODEBOOK_PRESETS`; they replace the
-    fields they name.
+    fields they name. ``stem`` (``"full"``, the default, or ``"lean"``: see
+    :data:`~vqseg_core.models.unet.STEMS`) is left out of :meth:`to_dict` at its default, so
+    the configs and exports of every existing model read and write exactly as before.
     """
 
     kind: str = "vqunet"
@@ -57,6 +61,7 @@ class ModelConfig:
     codebook_preset: str | None = None
     skip_codebook_size: int = 256
     quantized_skips: tuple[int, ...] = ()
+    stem: str = "full"
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -92,7 +97,7 @@ class ModelConfig:
         d = asdict(self)
         d["channels"] = list(self.channels)
         d["quantized_skips"] = list(self.quantized_skips)
-        return d
+        return drop_opt_in_defaults(d)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
@@ -102,6 +107,11 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model config keys: {unknown}")
         return cls(**data)
+
+
+def drop_opt_in_defaults(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` (a model config dict) without the opt-in keys that hold their defaults."""
+    return {k: v for k, v in d.items() if k not in OPT_IN_DEFAULTS or v != OPT_IN_DEFAULTS[k]}
 
 
 def _int_in(value: object, low: int, high: int) -> bool:
@@ -139,6 +149,7 @@ def build_model(config: ModelConfig) -> UNet:
         num_res_blocks=config.num_res_blocks,
         norm_groups=config.norm_groups,
         upsample=config.upsample,
+        stem=config.stem,
     )
     if config.kind == "unet":
         return UNet(**common)

@@ -29,6 +29,11 @@ from vqseg_core.models.output import Encoding, Latent, ModelOutput, QuantizerOut
 from vqseg_core.models.padding import crop_padding, pad_to
 
 UPSAMPLE_MODES = ("nearest", "transpose")
+STEMS = ("full", "lean")
+"""``full``: a 3x3 stem and the first level at the input's resolution (default, as trained for
+the bundled pairs). ``lean``: a stride-2 3x3 stem, so every level runs at half the resolution
+(a quarter of the pixels), and the head upsamples back to the input's resolution (the model's
+``upsample`` mode, ``channels[0]`` wide) before its 1x1 convolution."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class UNet(nn.Module):
         num_res_blocks: residual blocks per level, in encoder and decoder.
         norm_groups: GroupNorm groups; must divide every entry of ``channels``.
         upsample: ``"nearest"`` (nearest + 3x3 conv, paper-like) or ``"transpose"``.
+        stem: ``"full"`` (default) or ``"lean"`` (see :data:`STEMS`): the lean stem halves the
+            resolution of every level, about a quarter of the FLOPs, and doubles ``factor``.
 
     Raises:
         ValueError: naming the argument, for any invalid value.
@@ -73,6 +80,7 @@ class UNet(nn.Module):
         num_res_blocks: int = 1,
         norm_groups: int = 8,
         upsample: str = "nearest",
+        stem: str = "full",
     ) -> None:
         super().__init__()
         if spatial_dims not in (2, 3):
@@ -92,15 +100,19 @@ class UNet(nn.Module):
                 )
         if upsample not in UPSAMPLE_MODES:
             raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+        if stem not in STEMS:
+            raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
 
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.channels = channels
-        self.factor = 2 ** (len(channels) - 1)
+        self.stem_kind = stem
+        lean = stem == "lean"
+        self.factor = 2 ** (len(channels) - 1 + lean)
         g, n, sd = norm_groups, num_res_blocks, spatial_dims
 
-        self.stem = conv(sd, in_channels, channels[0])
+        self.stem = conv(sd, in_channels, channels[0], stride=2 if lean else 1)
         self.encoder = nn.ModuleList()
         self.downs = nn.ModuleList()
         for i, c in enumerate(channels):
@@ -114,9 +126,10 @@ class UNet(nn.Module):
             self.ups.append(Up(sd, channels[i + 1], c, upsample))
             blocks = [ResBlock(sd, 2 * c, c, g)] + [ResBlock(sd, c, c, g) for _ in range(n - 1)]
             self.decoder.append(nn.Sequential(*blocks))
-        self.head = nn.Sequential(
-            nn.GroupNorm(g, channels[0]), nn.SiLU(), conv(sd, channels[0], out_channels, 1)
-        )
+        head = [nn.GroupNorm(g, channels[0]), nn.SiLU(), conv(sd, channels[0], out_channels, 1)]
+        if lean:  # back to the input's resolution before the 1x1 convolution
+            head.insert(0, Up(sd, channels[0], channels[0], upsample))
+        self.head = nn.Sequential(*head)
 
     # -- the hooks ---------------------------------------------------------------------------
     def bottleneck(self, h: torch.Tensor) -> tuple[Encoding, torch.Tensor, QuantizerOutput | None]:

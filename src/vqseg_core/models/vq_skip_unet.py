@@ -59,6 +59,7 @@ class VQSkipUNet(VQUNet):
         positional_encoding: str = "none",
         skip_codebook_size: int = 256,
         quantized_skips: Sequence[int] = (),
+        stem: str = "full",
     ) -> None:
         super().__init__(
             spatial_dims,
@@ -77,6 +78,7 @@ class VQSkipUNet(VQUNet):
             dead_code_threshold,
             cosine,
             positional_encoding,
+            stem,
         )
         n_skips = len(self.channels) - 1
         levels = tuple(quantized_skips)

@@ -38,6 +38,7 @@ class VQUNet(UNet):
             quantiser input) or ``"replace"`` (the quantiser input *is* the encoding: the
             authors' bug, kept to study it; codes then ignore the image). See
             :mod:`vqseg_core.models.positional`.
+        stem: as for :class:`UNet` (``"full"`` default, ``"lean"``).
 
     ``model.quantizer.codebook`` is the ``(K, D)`` codebook.
     """
@@ -60,10 +61,12 @@ class VQUNet(UNet):
         dead_code_threshold: float | None = None,
         cosine: bool = False,
         positional_encoding: str = "none",
+        stem: str = "full",
     ) -> None:
         super().__init__(
-            spatial_dims, in_channels, out_channels, channels, num_res_blocks, norm_groups, upsample
-        )
+            spatial_dims, in_channels, out_channels, channels, num_res_blocks, norm_groups, upsample,
+            stem,
+        )  # fmt: skip
         self.quantizer = VectorQuantizer(
             codebook_size=codebook_size,
             codebook_dim=codebook_dim,

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from vqseg_core.data.spec import DataConfig, section_from_dict
-from vqseg_core.models.config import ModelConfig
+from vqseg_core.models.config import ModelConfig, drop_opt_in_defaults
 from vqseg_core.train.config_check import (
     EXPORT_DTYPES,
     NAME,
@@ -127,8 +127,14 @@ class TrainConfig:
         require("name", self.name, ok, f"a plain file name ({NAME.pattern})")
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (tuples become lists, label keys stay ints in YAML, strings in JSON)."""
-        return _plain(dataclasses.asdict(self))
+        """A JSON-able dict (tuples become lists, label keys stay ints in YAML, strings in JSON).
+
+        Opt-in keys added since (e.g. ``model.stem``) are left out while they hold their
+        defaults, so an existing config resolves, dumps and resumes exactly as before.
+        """
+        d = _plain(dataclasses.asdict(self))
+        d["model"] = drop_opt_in_defaults(d["model"])
+        return d
 
 
 _SECTIONS: dict[str, type] = {
