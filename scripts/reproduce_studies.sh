@@ -49,6 +49,7 @@ study_brain() {
   cp $OUT/brain/shift/table.md $RES/brain/shift_table.md
   cp $OUT/brain/shift/shift.csv $RES/brain/shift_cases.csv
   cp $OUT/brain/ceiling.md $RES/brain/ceiling.md
+  $BIN/python scripts/brain_pipeline_check.py > $RES/brain/pipeline_check.md
 }
 
 # 51 held-out (even) JSRT cases, as in reproduce_results.sh; latent on 10 of them
