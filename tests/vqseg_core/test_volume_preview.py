@@ -131,3 +131,14 @@ def test_the_predictor_passes_the_preview_through(net3d) -> None:
     events, _ = list_steps(predictor.iter_volume(x, focus=9))  # off by default: final steps only
     assert not any(isinstance(e, PreviewDone) for e in events)
     np.testing.assert_array_equal(result.labels, _monai(net3d, x, (8, 8, 16), 0.25).argmax(0))
+
+
+def test_cancel_stops_the_preview(net3d) -> None:
+    from vqseg_core.volume import Cancelled
+
+    x = torch.rand(1, 1, 26, 18, 20)
+    polls = iter(range(100))
+    gen = iter_sliding_window(x, _fn(net3d), (8, 8, 16), 0.25, focus=9, preview=True,
+                              cancel=lambda: next(polls) >= 1)  # fmt: skip
+    with pytest.raises(Cancelled):
+        next(gen)
