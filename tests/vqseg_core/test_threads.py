@@ -114,3 +114,15 @@ def test_a_passive_wait_policy_uses_every_core(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("OMP_WAIT_POLICY", "passive")
     assert threads.passive_wait() and threads.worker_threads() == 4
     assert threads.worker_threads(reserve=1) == 3
+
+
+def test_the_plugin_asks_for_a_passive_wait_before_torch_starts() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys; os.environ.pop('OMP_WAIT_POLICY', None); import napari_vqseg; "
+        "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["PASSIVE", "False"]
