@@ -33,7 +33,9 @@ TARGET = 1.5
 AGREEMENT = 0.9999
 
 
-def _matmul_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
+    """GFLOP/s of an ``n``^3 float32 matrix multiply at torch's current threads (this CPU's
+    practical limit; B1 imports it too)."""
     import torch
 
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -41,7 +43,9 @@ def _matmul_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
     return {"n": n, "median_s": times["median_s"], "gflops": 2 * n**3 / times["median_s"] / 1e9}
 
 
-def _flops(model: Any, x: Any) -> int:
+def forward_flops(model: Any, x: Any) -> int:
+    """FLOPs of one forward pass of ``model`` on ``x`` (``FlopCounterMode``: convolutions and
+    matrix products)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -110,12 +114,12 @@ def run(quick: bool) -> dict[str, Any]:
     draws = torch.from_numpy(
         np.stack([corrupt(x, "gaussian", 10.0, seed, spatial_dims=2) for seed in range(4)])
     ).float()
-    matmul = _matmul_gflops()
+    matmul = matmul_gflops()
     per_model: dict[str, Any] = {}
     for key in fast.keys:
         pe = eager.predictor(key, "cpu", "fp32")
         pf = fast.predictor(key, "cpu", "auto")
-        flops = _flops(pe.model, clean)
+        flops = forward_flops(pe.model, clean)
         timings = interleaved_medians(
             {
                 "eager_1": lambda p=pe: p.forward(clean, with_encoding=False),
