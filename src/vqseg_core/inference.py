@@ -95,6 +95,24 @@ class Predictor:
         """One line for status bars and reports: which backend runs, at which precision."""
         return self._choice.note
 
+    def warm_up(self, shape: Sequence[int]) -> None:
+        """Prepare the backend for inputs ``(B, C, *shape)`` now (ONNX: export or load from the
+        disk cache and start a session, seconds the first time for each weights and shape),
+        e.g. in a background thread when a model set is loaded; a failure falls back to eager
+        torch as a failing pass would."""
+        runner = self._choice.runner
+        if runner is None:
+            return
+        try:
+            runner.session((int(self.model.in_channels), *(int(s) for s in shape)))
+        except Exception as exc:  # eager torch still works
+            self._fall_back(exc)
+
+    def _fall_back(self, exc: Exception) -> None:
+        logger.warning("ONNX Runtime failed (%s); running eager torch from now", exc)
+        why = f"ONNX failed: {exc}"[:200]
+        self._choice = Choice("torch", note=torch_note(self.device, self.amp, why))
+
     def _logits(self, batch: torch.Tensor) -> torch.Tensor:
         """Logits of a batch already on the device (inside inference mode and autocast)."""
         runner = self._choice.runner
@@ -102,9 +120,7 @@ class Predictor:
             try:
                 return runner(batch)
             except Exception as exc:  # eager torch still works
-                logger.warning("ONNX Runtime failed (%s); running eager torch from now", exc)
-                why = f"ONNX failed: {exc}"[:200]
-                self._choice = Choice("torch", note=torch_note(self.device, self.amp, why))
+                self._fall_back(exc)
         return self.model(batch)
 
     def _autocast(self):

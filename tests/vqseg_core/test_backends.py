@@ -107,6 +107,21 @@ def test_a_failing_session_falls_back_to_eager_torch(monkeypatch: pytest.MonkeyP
     torch.testing.assert_close(out, ref.logits)
 
 
+def test_warm_up_prepares_the_session_or_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    predictor = Predictor(_model(), device="cpu", backend="onnx")
+    predictor.warm_up((16, 16))
+    assert any(shape == (1, 16, 16) for shape, _ in predictor._choice.runner._sessions)
+    Predictor(_model(), device="cpu", precision="fp32").warm_up((16, 16))  # torch: nothing to do
+
+    def broken(self, shape, threads=None):
+        raise RuntimeError("export refused")
+
+    monkeypatch.setattr(onnx_backend.OnnxLogits, "session", broken)
+    other = Predictor(_model(), device="cpu", backend="onnx")
+    other.warm_up((16, 16))
+    assert other.backend == "torch" and "export refused" in other.backend_note
+
+
 def test_volumes_run_through_the_backend_slice_by_slice() -> None:
     predictor = Predictor(_model(), device="cpu", backend="onnx")
     eager = Predictor(_model(), device="cpu", precision="fp32")
