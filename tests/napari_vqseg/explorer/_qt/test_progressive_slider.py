@@ -79,3 +79,15 @@ def test_hidden_latent_layers_skip_latent_work_until_one_is_shown(
     explorer.controls.level.setValue(30.0)
     settle(qtbot, explorer, 30.0, "done")
     assert len(calls) == n
+
+
+def test_a_new_image_makes_its_latent_layers_even_while_they_were_hidden(explorer, qtbot) -> None:
+    viewer = explorer.viewer
+    assert not any(lay.visible for lay in latent_layers(explorer))
+    shifted, first = np.roll(viewer.layers["discs"].data, 7, axis=1), explorer.view
+    viewer.add_image(shifted, name="another case", scale=(0.5, 0.5))  # the old results leave
+    qtbot.waitUntil(lambda: explorer.view is not None and explorer.view is not first
+                    and not explorer.busy
+                    and explorer.view.latent_state == "done", timeout=60000)  # fmt: skip
+    assert latent_layers(explorer)  # made again (hidden), so that they can be shown
+    assert explorer.view.models["vqunet"].flip_map is not None
