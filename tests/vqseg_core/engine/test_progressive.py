@@ -45,7 +45,9 @@ def drain(gen):
 def assert_same_view(a: RobustnessView, b: RobustnessView) -> None:
     """Exact equality of everything a view shows (the latent state aside)."""
     assert a.models.keys() == b.models.keys()
-    assert np.array_equal(a.corrupted, b.corrupted) and np.array_equal(a.disagreement, b.disagreement)
+    assert np.array_equal(a.corrupted, b.corrupted) and np.array_equal(
+        a.disagreement, b.disagreement
+    )
     assert (a.latent_scale, a.latent_translate, a.latents_available, a.latent_note) == (
         b.latent_scale, b.latent_translate, b.latents_available, b.latent_note)  # fmt: skip
     for key, ma in a.models.items():
@@ -95,7 +97,9 @@ def test_the_memo_skips_the_clean_encoding(tiny_pair, monkeypatch) -> None:
     memo = ImageMemo(DictStore(), image_id(image), None)
     calls = []
     real = memo_module.encode_clean
-    monkeypatch.setattr(memo_module, "encode_clean", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        memo_module, "encode_clean", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     for level in (10.0, 20.0, 30.0):
         request = RunRequest(tiny_pair, image, None, Corruption("gaussian", level, 0), 2, "cpu")
         drain(engine_iter_execute(request, None, memo))

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.gui
 
 
 def latent_layers(widget):
-    return [lay for lay in widget.layers.all() if split_role(lay.metadata[ROLE_KEY])[0] in LATENT_ROLES]
+    return [
+        lay for lay in widget.layers.all() if split_role(lay.metadata[ROLE_KEY])[0] in LATENT_ROLES
+    ]
 
 
 def settle(qtbot, widget, level, state):
@@ -51,7 +53,9 @@ def test_masks_update_before_the_latent_layers(explorer, qtbot) -> None:
     assert all("computing latents..." in status for _, status in latents)  # said meanwhile
     for key, mv in explorer.view.models.items():  # the latents did follow the new level
         assert not np.array_equal(mv.latent_variance, before[key])
-    assert explorer.metrics.values["vqunet"]["flip_rate"] == explorer.view.models["vqunet"].flip_rate
+    assert (
+        explorer.metrics.values["vqunet"]["flip_rate"] == explorer.view.models["vqunet"].flip_rate
+    )
 
 
 def test_hidden_latent_layers_skip_latent_work_until_one_is_shown(
