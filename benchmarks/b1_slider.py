@@ -136,6 +136,7 @@ def run(quick: bool) -> dict[str, Any]:
         "image_shape": list(image.shape),
         "torch": torch_info(),
     }
+    details["gflops"] = _gflops(product_pair, image, spacing, med)
     if ratio_full < TARGET_FULL:
         details["profile_product_cprofile"] = cprofile_top(lambda: product(29.5), 16, "vqseg_core")
     out = result(
@@ -150,6 +151,32 @@ def run(quick: bool) -> dict[str, Any]:
     out["met"] = bool(out["met"] and b1b["met"])
     out["parts"] = {"B1a": {k: out[k] for k in ("ratio", "target", "speed_met")}, "B1b": b1b}
     return out
+
+
+def _gflops(pair: Any, image: Any, spacing: Any, med: dict[str, float]) -> dict[str, Any]:
+    """Achieved GFLOP/s of a slider move's forward passes (label pass of draw 0 per model,
+    encoder over the 4 draws) against a large float32 matrix multiply in this run."""
+    import torch
+    from benchmarks.b8_backend import forward_flops, matmul_gflops
+
+    labels = encodes = 0
+    for member in pair:
+        x, _ = pair.preprocess(image, spacing, member.key)
+        one = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None]
+        labels += forward_flops(member.model, one)
+        encodes += forward_flops(
+            member.model.encode, one.expand(SETTINGS["n_draws"], *one.shape[1:])
+        )
+    limit = matmul_gflops()
+    return {
+        "forward_gflop": {"label_passes": labels / 1e9, "latent_encodes": encodes / 1e9},
+        "B1a_gflops": labels / 1e9 / med["masks"],
+        "B1b_gflops": (labels + encodes) / 1e9 / med["full"],
+        "naive_gflops": (labels + encodes * (1 + 1 / SETTINGS["n_draws"])) / 1e9 / med["naive"],
+        "matmul": limit,
+        "note": "FLOPs of convolutions and matrix products (FlopCounterMode); the label pass may "
+        "run in ONNX Runtime; the time includes preprocessing, metrics and the view",
+    }
 
 
 def _same_latents(a: Any, b: Any) -> bool:
