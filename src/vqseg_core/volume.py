@@ -205,9 +205,12 @@ def iter_sliding_window(
     if preview and focus_p is not None and (not axial or share > EARLY_SHARE):
         depth = max(1, patch[2] // 6) if preview_depth is None else int(preview_depth)
         kw = {"sw_batch_size": sw_batch_size, "mode": mode, "sigma_scale": sigma_scale}
-        z0, z1, shown = preview_slab(
-            x, model_fn, patch, overlap, focus_p, depth, cancel=cancel, **kw
-        )
+
+        def window_labels(slab: torch.Tensor, thin: tuple[int, ...]) -> np.ndarray:
+            steps = iter_sliding_window(slab, model_fn, thin, overlap, cancel=cancel, **kw)
+            return drive(steps).labels
+
+        z0, z1, shown = preview_slab(x, window_labels, patch, focus_p, depth)
         o0, o1 = max(z0 - before[2], 0), min(z1 - before[2], shape[2])
         if o0 < o1:
             xa, ya = before[0], before[1]

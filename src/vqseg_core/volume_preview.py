@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import torch
@@ -40,12 +39,10 @@ def focus_final_share(starts: Sequence[int], patch: int, focus: int | None) -> f
 
 def preview_slab(
     x: torch.Tensor,
-    model_fn: Callable[[torch.Tensor], torch.Tensor],
+    window_labels: Callable[[torch.Tensor, tuple[int, ...]], np.ndarray],
     patch: Sequence[int],
-    overlap: float,
     focus: int,
     depth: int,
-    **kwargs: Any,
 ) -> tuple[int, int, np.ndarray]:
     """Labels of the axial slices around ``focus`` from ``depth``-deep windows (a preview).
 
@@ -56,21 +53,19 @@ def preview_slab(
     exact labels where the network uses more axial context than ``depth`` slices.
 
     Args:
-        kwargs: ``sw_batch_size``, ``mode``, ``sigma_scale``, ``cancel`` as
-            :func:`~vqseg_core.volume.iter_sliding_window`.
+        window_labels: ``(slab, patch)`` -> the labels of ``slab`` through MONAI-equal windows
+            of ``patch`` (:func:`~vqseg_core.volume.iter_sliding_window`, passed in by it).
 
     Returns:
         ``(z_start, z_stop, labels)``: the middle half of the slab (always holding ``focus``)
         and its labels ``(X, Y, z_stop - z_start)`` (``x``'s axial indices).
     """
-    from vqseg_core.volume import drive, iter_sliding_window
-
     n = int(x.shape[-1])
     depth = min(depth, n)
     s0 = min(max(focus - depth // 2, 0), n - depth)
     slab = x[..., s0 : s0 + depth]
-    result = drive(iter_sliding_window(slab, model_fn, (*patch[:2], depth), overlap, **kwargs))
+    labels = window_labels(slab, (*patch[:2], depth))
     margin = depth // 4
     z0 = min(max(focus - margin, s0 + margin), focus)
     z1 = max(min(focus + margin + 1, s0 + depth - margin), focus + 1)
-    return z0, z1, result.labels[..., z0 - s0 : z1 - s0]
+    return z0, z1, labels[..., z0 - s0 : z1 - s0]

@@ -47,7 +47,7 @@ LIBRARY = (
 FLOORS = {  # docs/architecture.md: each floor imports only from the floors below it
     1: ("io", "metrics", "perturb", "models", "checkpoint", "weights", "device", "distributed",
         "reporting", "_version", "command_errors", "threads"),
-    2: ("data", "inference", "backends", "volume", "analysis"),
+    2: ("data", "inference", "backends", "volume", "volume_preview", "analysis"),
     3: ("modelset", "pretrained"),
     4: ("engine",),
     5: ("robustness", "evaluation", "train"),
