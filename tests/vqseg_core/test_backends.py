@@ -154,3 +154,20 @@ def test_chest_pair_masks_agree_with_eager_float32() -> None:
     for key in fast.keys:
         assert fast.predictor(key, "cpu", "auto").backend == "onnx"
         assert np.mean(a[key] == b[key]) >= 0.9999, key
+
+
+@pytest.mark.parametrize("spatial", [(29, 21), (75, 75)])
+def test_inputs_the_network_pads_come_back_at_their_own_shape(spatial: tuple[int, int]) -> None:
+    """A traced pad + crop inside the exported graph came back 5 x 5 for a 75 x 75 input
+    (ct-organs pair): the backend pads to the network's shape itself and crops after."""
+    torch.manual_seed(0)
+    net = VQUNet(2, 1, 3, channels=(8, 8, 16, 16, 16), norm_groups=4, codebook_size=16,
+                 codebook_dim=8).eval()  # fmt: skip
+    fast = Predictor(net, device="cpu", backend="onnx")
+    eager = Predictor(net, device="cpu", precision="fp32", backend="torch")
+    x = torch.rand(2, 1, *spatial, generator=torch.Generator().manual_seed(3))
+    a = fast.forward(x, with_encoding=False).logits
+    b = eager.forward(x, with_encoding=False).logits
+    assert fast.backend == "onnx"
+    assert a.shape == b.shape == (2, 3, *spatial)
+    torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
