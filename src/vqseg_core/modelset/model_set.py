@@ -145,6 +145,12 @@ class ModelSet:
             self._predictors[cache_key] = Predictor(m.model, device, precision, m.patch_size)
         return self._predictors[cache_key]
 
+    def backend_notes(self) -> list[str]:
+        """What ran this set's label passes so far: each distinct
+        :attr:`~vqseg_core.inference.Predictor.backend_note` of the predictors made (e.g. ONNX
+        Runtime float32 on the CPU, or eager torch), for status bars and reports."""
+        return sorted({p.backend_note for p in self._predictors.values()})
+
     def preprocess(
         self, array: np.ndarray, spacing: Sequence[float] | None = None, key: str | None = None
     ) -> tuple[np.ndarray, PreprocessContext]:

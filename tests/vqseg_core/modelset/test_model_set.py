@@ -77,3 +77,10 @@ def test_pair_api_of_earlier_versions_still_works(tiny_pair, tiny_pair_files) ->
     assert all(np.array_equal(masks[k], again[k]) for k in masks)
     with pytest.raises(ValueError, match="UNet and a VQ-UNet"):
         load_pair_from_files(tiny_pair_files["vqunet"], tiny_pair_files["vqunet"])
+
+
+def test_backend_notes_name_what_ran_the_label_passes(tiny_pair) -> None:
+    assert tiny_pair.backend_notes() == []  # nothing ran yet
+    tiny_pair.predict(np.random.default_rng(0).random((32, 32)).astype(np.float32), device="cpu")
+    notes = tiny_pair.backend_notes()
+    assert len(notes) == 1 and "torch" in notes[0]  # the suite runs eager torch (conftest)
