@@ -12,7 +12,9 @@ and sweep (:mod:`vqseg_core.robustness`) and ``vqseg-eval noise|latent|shift``
   float32, with the clean image when the corruption is not the identity (code flips, relative
   variance).
 * A volume under a 2D slice model or a windowed 3D network runs slab by slab with the ``focus``
-  slice first: :func:`iter_execute` yields each member's labels as soon as that slice is final.
+  slice first: :func:`iter_execute` yields each member's labels as soon as that slice is final;
+  a windowed 3D network whose exact focus slice needs most windows first yields a preview of it
+  (:class:`PartialLabels` with ``preview``, from thin windows centred on it).
   A 2D slice model's latents are those of the focus slice alone; a windowed 3D network has none.
 * Every member's labels are computed before any latents: a ``progressive`` run yields
   :class:`MasksReady` in between (the explorer shows masks and metrics while latents run).
@@ -46,7 +48,7 @@ from vqseg_core.engine.frame import PreparedInput, make_draws, prepare, to_unit_
 from vqseg_core.engine.geometry import latent_geometry
 from vqseg_core.engine.memo import ImageMemo
 from vqseg_core.engine.request import RunRequest
-from vqseg_core.volume import SlabDone, VolumeResult, resampled_index
+from vqseg_core.volume import PreviewDone, SlabDone, VolumeResult, resampled_index
 
 Geometry = tuple[tuple[float, ...], tuple[float, ...]]
 
@@ -74,17 +76,23 @@ class ModelRun:
 
 @dataclass(frozen=True, eq=False)
 class PartialLabels:
-    """One member's labels while the volume is still running (the focus slice is final).
+    """One member's labels while the volume is still running (the focus slice is final, or
+    previewed).
 
     Attributes:
         model: the member key.
         labels: ``(*input_shape)`` uint8 on the input grid; slices not yet final are 0.
-        z_range: input-grid axial slices ``[start, stop)`` that are final.
+        z_range: input-grid axial slices ``[start, stop)`` that are final (``preview``: that
+            hold the preview).
+        preview: ``z_range`` holds a preview of the focus slice from thin windows centred on it
+            (:class:`~vqseg_core.volume.PreviewDone`), not the exact labels: later labels of
+            the same member replace it.
     """
 
     model: str
     labels: np.ndarray
     z_range: tuple[int, int]
+    preview: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,7 +153,7 @@ class Run:
 
 def execute(request: RunRequest, cancel: Any = None, memo: ImageMemo | None = None) -> Run:
     """Run ``request`` to the end (see :func:`iter_execute`)."""
-    steps = iter_execute(request, cancel, memo)
+    steps = iter_execute(request, cancel, memo, preview=False)  # nobody sees a preview here
     while True:
         try:
             next(steps)
@@ -158,6 +166,7 @@ def iter_execute(
     cancel: Any = None,
     memo: ImageMemo | None = None,
     progressive: bool = False,
+    preview: bool = True,
 ) -> Generator[PartialLabels | MasksReady, None, Run]:
     """:func:`execute` as a generator: yields each member's :class:`PartialLabels` once the
     focus slice of a slab-wise volume is final (every member's focus slabs run before the
@@ -176,6 +185,9 @@ def iter_execute(
             (:class:`~vqseg_core.engine.memo.ImageMemo`: preprocessing, the clean image's
             latents and labels), else computed; the run is the same either way.
         progressive: yield :class:`MasksReady` once every member's labels are final.
+        preview: a windowed 3D network whose exact focus slice needs most windows first yields
+            a preview :class:`PartialLabels` of it (``preview=True``) from thin windows centred
+            on the focus; the returned run is the same either way.
 
     Raises:
         Cancelled: ``cancel()`` returned True.
@@ -208,7 +220,8 @@ def iter_execute(
     ]  # fmt: skip
     volume_labels: dict[str, np.ndarray] = {}
     if slab_wise:
-        volume_labels = yield from _volumes(request, slab_wise, prepared, draws, predictors, cancel)
+        volume_labels = yield from _volumes(request, slab_wise, prepared, draws, predictors, cancel,
+                                            preview)  # fmt: skip
     labels: dict[str, np.ndarray] = {}
     for m in members:  # every member's labels first
         if m.key in volume_labels:
@@ -337,29 +350,44 @@ def _volumes(
     draws: dict[str, np.ndarray],
     predictors: dict[str, Any],
     cancel: Any,
+    preview: bool = True,
 ) -> Generator[PartialLabels, None, dict[str, np.ndarray]]:
-    """Model-grid labels of draw 0 for slab-wise members, every member's focus slab first."""
+    """Model-grid labels of draw 0 for slab-wise members, every member's first step (a preview
+    of the focus slice, or its focus slabs) first; then each member runs to the end in turn. A
+    previewed member's exact focus slabs are yielded too when they come before its last step."""
     gens = {}
     for key in keys:
         fm = None if request.focus is None else model_slice(prepared[key], request.focus)
         x = torch.from_numpy(np.ascontiguousarray(draws[key][:1]))
-        gens[key] = predictors[key].iter_volume(x, focus=fm, cancel=cancel)
+        gens[key] = predictors[key].iter_volume(x, focus=fm, cancel=cancel, preview=preview)
     labels: dict[str, np.ndarray] = {}
-    for key, gen in gens.items():  # every member's focus slabs first
+    previewed: set[str] = set()
+    for key, gen in gens.items():  # every member's preview or focus slabs first
         step = _next(gen)
         if isinstance(step, VolumeResult):
             labels[key] = step.labels
             continue
-        p = prepared[key]
-        recipe = request.models.member(key).recipe
-        full = recipe.invert_labels(step.labels, p.context).astype(np.uint8)
-        yield PartialLabels(key, full, input_range(p, step.z_start, step.z_stop))
+        if isinstance(step, PreviewDone):
+            previewed.add(key)
+        yield _partial(request, prepared[key], key, step)
     for key, gen in gens.items():
         while key not in labels:
             step = _next(gen)
             if isinstance(step, VolumeResult):
                 labels[key] = step.labels
+            elif key in previewed and not isinstance(step, PreviewDone):
+                previewed.discard(key)  # its first exact slabs, unless they are the whole volume
+                if (step.z_start, step.z_stop) != (0, prepared[key].model_shape[-1]):
+                    yield _partial(request, prepared[key], key, step)
     return labels
+
+
+def _partial(request: RunRequest, p: PreparedInput, key: str, step: SlabDone) -> PartialLabels:
+    """One member's :class:`PartialLabels` of a volume step (on the input grid)."""
+    recipe = request.models.member(key).recipe
+    full = recipe.invert_labels(step.labels, p.context).astype(np.uint8)
+    return PartialLabels(key, full, input_range(p, step.z_start, step.z_stop),
+                         isinstance(step, PreviewDone))  # fmt: skip
 
 
 def _model_run(member: Any, out: DrawOutputs, p: PreparedInput) -> ModelRun:

@@ -2,12 +2,13 @@
 mask and the metrics before the latent maps (a progressive slider move).
 
 The worker (:func:`napari_vqseg.explorer.workers.analyse`) yields a
-:class:`~vqseg_core.engine.PartialLabels` per model of a slab-wise volume, and once every model's
-labels are final the view of masks and metrics (``latent_state="pending"``); its result is the
-full view. The latent layers keep their previous maps until that result replaces them, and the
-status says "computing latents...". While no latent layer is visible the session runs no
-latent work at all (the view's ``latent_state`` is ``"skipped"``); making one visible again
-starts a run that computes them.
+:class:`~vqseg_core.engine.PartialLabels` per model of a slab-wise volume (for a windowed 3D
+network first a preview of the displayed slice, shown at once in the model's mask layer), and
+once every model's labels are final the view of masks and metrics
+(``latent_state="pending"``); its result is the full view. The latent layers keep their
+previous maps until that result replaces them, and the status says "computing latents...".
+While no latent layer is visible the session runs no latent work at all (the view's
+``latent_state`` is ``"skipped"``); making one visible again starts a run that computes them.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def on_masks(widget: Any, step: Any, layer: Any, gt_layer: Any, view: Any) -> No
 
 
 def on_partial(widget: Any, step: Any, layer: Any, partial: Any) -> None:
-    """One model's mask of a volume still running: its focus slice is final."""
+    """One model's mask of a volume still running: its focus slice is final, or a preview of it
+    (``partial.preview``; the status says "preview of slice z — refining…"). Metrics wait for
+    the exact labels either way."""
     job = step.job
     if widget._closed or job is None or job.cancelled or layer not in widget.viewer.layers:
         return
@@ -53,6 +56,10 @@ def on_partial(widget: Any, step: Any, layer: Any, partial: Any) -> None:
         widget._arrange()
         widget.viewer.reset_view()
     a, b = partial.z_range
+    if getattr(partial, "preview", False):  # thin windows around the focus: not final yet
+        z = step.request.focus if step.request.focus is not None else (a + b - 1) // 2
+        widget.status.setText(f"{name}: preview of slice {z} \u2014 refining\u2026")
+        return
     widget.status.setText(f"{name}: slices {a}-{b - 1} ready; the rest of the volume runs...")
 
 

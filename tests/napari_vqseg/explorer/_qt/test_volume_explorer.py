@@ -89,9 +89,23 @@ def test_windowed_3d_network_says_there_are_no_latent_maps(
     viewer.add_image((100 + 50 * rng.random((20, 18, 24))).astype(np.float32), name="vol")
     widget = _explorer(viewer)
     viewer.dims.set_current_step(2, 20)
+    seen: list[tuple[bool, str, bool, bool]] = []  # (preview, status, mask shown, no view yet)
+    original = widget._on_partial
+
+    def spy(step, layer, partial):
+        original(step, layer, partial)
+        mask = widget.layers.layer(f"mask:{partial.model}")
+        seen.append((partial.preview, widget.status.text(), mask is not None, widget.view is None))
+
+    widget._on_partial = spy
     widget.add_set(untrained_3d_set)
     qtbot.waitUntil(lambda: widget.view is not None and not widget.busy, timeout=60000)
     try:
+        # every window holding slice 20 covers half of the axial starts: a preview came first,
+        # shown at once in the mask layer, the status saying so, the metrics waiting for the
+        # exact labels (no view yet)
+        assert len(seen) >= 2 and all(p and shown and waiting for p, _, shown, waiting in seen[:2])
+        assert "preview of slice 20 \u2014 refining\u2026" in seen[0][1]
         assert not widget.view.latents_available
         assert "No latent maps" in widget.status.text()
         assert widget.layers.layer("latent:unet") is None
