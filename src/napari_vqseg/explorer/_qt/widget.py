@@ -407,7 +407,9 @@ class RobustnessExplorer(QWidget):
         c = view.corruption
         note = stages.LATENT_NOTES.get(state) or getattr(view, "latent_note", "")
         text = f"{c.kind} at {c.level:g} (seed {c.seed}, {view.n_draws} draws)."
-        lines = [*self._image_notes, text, note]
+        models = self.session.loaded()
+        ran = "; ".join(models.backend_notes()) if models is not None else ""
+        lines = [*self._image_notes, text, f"Labels by {ran}." if ran else "", note]
         self.status.setText("\n".join(line for line in lines if line))
         self.status.setToolTip(note)
 

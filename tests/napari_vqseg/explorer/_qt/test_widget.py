@@ -31,6 +31,8 @@ def test_first_result_makes_layers_with_the_image_geometry(explorer) -> None:
     np.testing.assert_allclose(np.asarray(latent.data.shape) * latent.scale, (32.0, 32.0), rtol=0.1)
     assert viewer.canvas.grid.enabled
     assert explorer.metrics.rowCount() == 2
+    # which backend ran the label passes is said (the suite runs eager torch: conftest)
+    assert "Labels by torch" in explorer.status.text() and "eager" in explorer.status.text()
 
 
 def test_grid_puts_unet_and_vqunet_layers_in_two_cells(explorer) -> None:
