@@ -78,12 +78,16 @@ class ExplorerLayers:
         self.on_latent_shown: Callable[[], None] | None = None
         """Called when the user makes a latent layer visible (the widget computes the maps)."""
 
-    def latents_wanted(self) -> bool:
-        """Whether a run should compute latent maps: some latent layer is visible, or there is
-        none yet (the first result makes them, hidden, so that they can be shown)."""
+    def latents_wanted(self, keys: Sequence[str] = ()) -> bool:
+        """Whether a run of the models ``keys`` should compute latent maps: some latent layer
+        is visible, there is none yet, or one of ``keys`` has no layers yet (a model just added
+        to the set): the first result of a model makes its latent layers, hidden, so that they
+        can be shown."""
         latent = [lay for lay in self.all()
                   if split_role(lay.metadata[ROLE_KEY])[0] in LATENT_ROLES]  # fmt: skip
-        return not latent or any(lay.visible for lay in latent)
+        if not latent or any(lay.visible for lay in latent):
+            return True
+        return any(self.layer(role("mask", key)) is None for key in keys)
 
     def layer(self, role_name: str) -> Any | None:
         """The viewer's layer of a role (``"mask:vqunet"``), or ``None``."""

@@ -163,6 +163,15 @@ class ExplorerSession:
         model_set = self.loaded(settings)
         return {} if model_set is None else legend_of(model_set)
 
+    def chosen_keys(self, settings: ExplorerSettings) -> tuple[str, ...]:
+        """:meth:`chosen` of the settings' loaded set; ``()`` when it is not loaded or the
+        choice is not valid (the run itself says why)."""
+        model_set = self.loaded(settings)
+        try:
+            return () if model_set is None else self.chosen(settings, model_set)
+        except ValueError:
+            return ()
+
     @staticmethod
     def chosen(settings: ExplorerSettings, model_set: Any) -> tuple[str, ...]:
         """The member keys to compare: the settings' (2-6, in order), else the set's first six.

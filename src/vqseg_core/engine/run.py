@@ -245,7 +245,7 @@ def iter_execute(
             latents = {}
             if request.latents:
                 kept = None
-                if clean is not None and memo is not None:
+                if clean is not None and memo is not None and has_latents(predictor.model):
                     kept = memo.clean_encoding(m, predictor, clean, None, cancel)
                 latents = latents_of(predictor, d, clean, request.batch_size, cancel, kept)
             runs[m.key] = _model_run(m, DrawOutputs(labels[m.key], latents), p)
@@ -255,7 +255,7 @@ def iter_execute(
             fm = model_slice(p, request.focus)
             clean_slice = None if clean is None else clean[..., fm]
             kept = None
-            if clean_slice is not None and memo is not None:
+            if clean_slice is not None and memo is not None and has_latents(predictor.model):
                 kept = memo.clean_encoding(m, predictor, clean_slice, fm, cancel)
             sl = latents_of(predictor, np.ascontiguousarray(d[..., fm]), clean_slice,
                             request.batch_size, cancel, kept)  # fmt: skip

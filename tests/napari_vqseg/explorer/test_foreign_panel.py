@@ -67,7 +67,8 @@ def test_exports_appear_as_panels_with_the_originals_masks(radiograph, own_model
     widget.controls.set_files([str(own_models["torchscript"]), str(own_models["onnx"])])
     try:
         qtbot.waitUntil(lambda: widget.view is not None and len(widget.view.models) == 4
-                        and not widget.busy, timeout=120000)  # fmt: skip
+                        and widget.view.latent_state == "done" and not widget.busy,
+                        timeout=120000)  # fmt: skip  (masks come first, the latent maps after)
         view = widget.view
         assert list(view.models) == ["unet", "vqunet", "unet-torchscript", "unet-onnx"]
         layers = list(viewer.layers)

@@ -80,6 +80,7 @@ def test_pair_api_of_earlier_versions_still_works(tiny_pair, tiny_pair_files) ->
 
 
 def test_backend_notes_name_what_ran_the_label_passes(tiny_pair) -> None:
+    tiny_pair = dataclasses.replace(tiny_pair, _predictors={})  # the fixture is shared
     assert tiny_pair.backend_notes() == []  # nothing ran yet
     tiny_pair.predict(np.random.default_rng(0).random((32, 32)).astype(np.float32), device="cpu")
     notes = tiny_pair.backend_notes()

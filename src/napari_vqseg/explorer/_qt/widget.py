@@ -202,10 +202,11 @@ class RobustnessExplorer(QWidget):
             return None
         chosen = self.controls.current_gt_layer()
         gt_layer = _matching(chosen, layer)  # another shape: ignored, the session says so
+        settings = self.controls.settings()
         step = self.session.analyse(
-            self.controls.settings(), image, _spacing(layer),
+            settings, image, _spacing(layer),
             None if chosen is None else np.asarray(chosen.data), self.focus_slice(layer),
-            self.layers.latents_wanted(),
+            self.layers.latents_wanted(self.session.chosen_keys(settings)),
         )  # fmt: skip
         if step.message or self._image_notes:
             self.status.setText("\n".join([*self._image_notes, step.message]).strip())
