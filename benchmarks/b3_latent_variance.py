@@ -1,5 +1,9 @@
 """B3: latent variance over 100 noise draws of one image, batched (product) vs a Python loop.
 
+Retired as a target (issue 13): on 2 CPU cores one float32 image already keeps both cores busy,
+so batching cannot pay; the number is still recorded. What users wait for is measured by B1b
+(the whole slider update, latents included, against the naive update).
+
 Product: :func:`vqseg_core.robustness.run_draws` (what ``analyse`` and ``vqseg-eval`` run:
 draws encoded ``batch_size`` at a time in float32, channels-last on this CPU) followed by
 :func:`vqseg_core.analysis.latent.latent_variance`. Baseline: a Python loop over the draws,
