@@ -7,6 +7,7 @@ import pytest
 import torch
 from monai.inferers import sliding_window_inference
 
+from _volume_helpers import record_allocations, runner
 from vqseg_core.inference import Predictor
 from vqseg_core.models import UNet, VQUNet
 from vqseg_core.volume import (
@@ -26,12 +27,7 @@ def net3d() -> UNet:
     return UNet(3, 1, 4, channels=(4, 8), norm_groups=2).eval()
 
 
-def _fn(model):
-    def run(batch: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return model(batch)
-
-    return run
+_fn = runner
 
 
 def _monai(model, x, patch, overlap, mode, sw_batch_size=2):
@@ -137,17 +133,7 @@ def test_predictor_volume_path_matches_forward_and_cancels(net3d) -> None:
 
 def test_only_a_ring_of_slices_is_kept(net3d, monkeypatch) -> None:
     """The running sums hold patch-depth slices, not the volume (what MONAI keeps)."""
-    import vqseg_core.volume as volume
-
-    sizes = []
-    real = torch.zeros
-
-    def spy(*shape, **kwargs):
-        t = real(*shape, **kwargs)
-        sizes.append(t.numel())
-        return t
-
-    monkeypatch.setattr(volume.torch, "zeros", spy)
+    sizes = record_allocations(monkeypatch)
     x = torch.rand(1, 1, 16, 16, 64)
     drive(iter_sliding_window(x, _fn(net3d), (8, 8, 8), 0.25, focus=30))
     k = 4

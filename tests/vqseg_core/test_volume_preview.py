@@ -7,6 +7,7 @@ import pytest
 import torch
 from monai.inferers import sliding_window_inference
 
+from _volume_helpers import record_allocations, runner
 from vqseg_core.models import UNet
 from vqseg_core.volume import PreviewDone, SlabDone, drive, iter_sliding_window
 from vqseg_core.volume_preview import focus_final_share, sweep_axis
@@ -18,12 +19,7 @@ def net3d() -> UNet:
     return UNet(3, 1, 3, channels=(4, 8), norm_groups=2).eval()
 
 
-def _fn(model):
-    def run(batch: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return model(batch)
-
-    return run
+_fn = runner
 
 
 def _monai(model, x, patch, overlap, mode="constant", sw_batch_size=2) -> torch.Tensor:
@@ -104,17 +100,7 @@ def test_the_sweep_takes_the_smallest_ring() -> None:
 
 
 def test_an_in_plane_sweep_keeps_a_ring_only(net3d, monkeypatch) -> None:
-    import vqseg_core.volume as volume
-
-    sizes = []
-    real = torch.zeros
-
-    def spy(*shape, **kwargs):
-        t = real(*shape, **kwargs)
-        sizes.append(t.numel())
-        return t
-
-    monkeypatch.setattr(volume.torch, "zeros", spy)
+    sizes = record_allocations(monkeypatch)
     x = torch.rand(1, 1, 48, 16, 12)
     drive(iter_sliding_window(x, _fn(net3d), (8, 8, 8), 0.25, focus=6, preview=True))
     assert max(sizes) <= 3 * 8 * 16 * 12  # K x patch x Y x Z, not K x volume
