@@ -104,7 +104,8 @@ class Predictor:
         if runner is None:
             return
         try:
-            runner.session((int(self.model.in_channels), *(int(s) for s in shape)))
+            spatial = runner.input_shape(tuple(int(s) for s in shape))
+            runner.session((int(self.model.in_channels), *spatial))
         except Exception as exc:  # eager torch still works
             self._fall_back(exc)
 

@@ -171,3 +171,37 @@ def test_inputs_the_network_pads_come_back_at_their_own_shape(spatial: tuple[int
     assert fast.backend == "onnx"
     assert a.shape == b.shape == (2, 3, *spatial)
     torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_warm_up_prepares_the_padded_shape_the_first_pass_runs(_cache: Path) -> None:
+    predictor = Predictor(_model(), device="cpu", backend="onnx")
+    runner = predictor._choice.runner
+    predictor.warm_up((15, 13))  # the network halves once: 16 x 14 is what runs
+    assert list(runner.export_seconds) == [(1, 16, 14)]
+    sessions = dict(runner._sessions)
+    out = predictor.forward(torch.rand(1, 1, 15, 13), with_encoding=False).logits
+    assert out.shape == (1, 3, 15, 13)
+    assert runner._sessions == sessions  # no second export or session for the first pass
+
+
+def test_the_disk_cache_drops_the_least_recently_used_files_over_its_bound(
+    _cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    _cache.mkdir(parents=True)
+    for i, name in enumerate(["old", "used", "new"]):
+        path = _cache / f"{name}.onnx"
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (1000 + i, 1000 + i))
+    os.utime(_cache / "used.onnx", (5000, 5000))  # a cache hit refreshed it
+    deleted = onnx_backend.prune_cache(_cache, 2000)
+    assert [p.name for p in deleted] == ["old.onnx"]
+    assert sorted(p.name for p in _cache.glob("*.onnx")) == ["new.onnx", "used.onnx"]
+    # the file just written stays even alone over the bound; through an export, end to end
+    monkeypatch.setenv(onnx_backend.CACHE_MIB_ENV, "0.0001")
+    Predictor(_model(), device="cpu", backend="onnx").warm_up((16, 16))
+    left = list(_cache.glob("*.onnx"))
+    assert len(left) == 1 and left[0].name.endswith("-1x16x16.onnx")
+    monkeypatch.setenv(onnx_backend.CACHE_MIB_ENV, "lots")
+    assert onnx_backend.cache_limit_bytes() == onnx_backend.CACHE_MIB * 2**20

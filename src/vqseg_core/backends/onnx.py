@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 MEMORY_FILES = 8  # exported files kept in memory (about 13 MB each for the chest pair)
 CACHE_ENV = "VQSEG_CACHE_DIR"
+CACHE_MIB_ENV = "VQSEG_ONNX_CACHE_MIB"
+CACHE_MIB = 1024  # disk bound: about 80 exports of the chest pair's size
 
 _files: OrderedDict[str, bytes] = OrderedDict()
 _lock = threading.Lock()
@@ -50,6 +52,45 @@ def cache_dir() -> Path:
         return Path(root) / "onnx"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "vqseg" / "onnx"
+
+
+def cache_limit_bytes() -> int:
+    """The disk cache's bound: ``$VQSEG_ONNX_CACHE_MIB`` MiB, else :data:`CACHE_MIB`."""
+    raw = os.environ.get(CACHE_MIB_ENV, "").strip()
+    try:
+        mib = float(raw) if raw else CACHE_MIB
+    except ValueError:
+        logger.warning("%s=%r is not a number; using %d MiB", CACHE_MIB_ENV, raw, CACHE_MIB)
+        mib = CACHE_MIB
+    return max(0, int(mib * 2**20))
+
+
+def prune_cache(directory: Path, limit: int, keep: Path | None = None) -> list[Path]:
+    """Delete the least recently used ``*.onnx`` files in ``directory`` (by modification time,
+    which a cache hit refreshes) until the rest fit in ``limit`` bytes; ``keep`` (the file just
+    written) stays even when it alone is larger. Returns the deleted files. Files that vanish or
+    cannot be deleted (another process, permissions) are skipped: the cache is only a cache."""
+    entries = []
+    for path in directory.glob("*.onnx"):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        entries.append((st.st_mtime, st.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    deleted = []
+    for _, size, path in sorted(entries, key=lambda e: e[0]):
+        if total <= limit:
+            break
+        if keep is not None and path == keep:
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
+        deleted.append(path)
+    return deleted
 
 
 def weights_key(model: nn.Module) -> str:
@@ -118,8 +159,9 @@ class OnnxLogits:
             try:
                 blob = path.read_bytes()
                 self.export_seconds.setdefault(shape, 0.0)
+                os.utime(path)  # recently used: the last to be pruned
             except OSError:
-                blob = None
+                pass
         if blob is None:
             t0 = time.perf_counter()
             blob = export_logits(self.model, shape)
@@ -141,6 +183,9 @@ class OnnxLogits:
             atomic_write_bytes(path, blob)
         except OSError as exc:  # a read-only or full cache dir only costs the next export
             logger.info("ONNX cache not written (%s): %s", path, exc)
+            return
+        for old in prune_cache(path.parent, cache_limit_bytes(), keep=path):
+            logger.info("ONNX cache: removed %s (over %d MiB)", old.name, cache_limit_bytes() >> 20)
 
     def session(self, shape: tuple[int, ...], threads: int | None = None) -> Any:
         """The (cached) session for inputs ``(B, *shape)`` with ``threads`` intra-op threads
@@ -165,6 +210,12 @@ class OnnxLogits:
             )
             self._sessions[key] = session
         return session
+
+    def input_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The spatial shape a session runs for inputs of spatial ``shape`` (padded to what the
+        network halves, see :meth:`__call__`)."""
+        padded_shape = getattr(self.model, "padded_shape", None)
+        return tuple(int(s) for s in (padded_shape(tuple(shape)) if padded_shape else shape))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Float32 logits ``(B, K, *spatial)`` on the CPU for ``x`` ``(B, C, *spatial)``."""
