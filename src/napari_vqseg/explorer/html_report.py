@@ -36,6 +36,7 @@ _COLUMNS = {
     "dice": "Dice",
     "hd95": "HD95 ({units})",
     "agreement": "agrees with reference (Dice)",
+    "clean_agreement": "agrees with its clean-image mask (Dice)",
     "latent_variance": "latent variance",
     "flip_rate": "code flips",
     "typicality_percentile": "typical (percentile)",
@@ -147,11 +148,14 @@ def _metrics(
 ) -> list[str]:
     if not rows:
         return ["<h2>Metrics</h2>", "<p>No run yet: nothing to report.</p>"]
-    columns = [c for c in _COLUMNS if any(c in r for r in rows)]
+    headers = {c: _COLUMNS[c].format(units=units) for c in _COLUMNS if any(c in r for r in rows)}
+    headers.update(_size_headers(rows))
+    columns = list(headers)
     has_class = any("class" in r for r in rows)
     head = '<th class="text">model</th>' + ('<th class="text">class</th>' if has_class else "")
-    head += "".join(f"<th>{_e(_COLUMNS[c].format(units=units))}</th>" for c in columns)
+    head += "".join(f"<th>{_e(h)}</th>" for h in headers.values())
     body = []
+    sizes = _size_headers(rows)
     for r in rows:
         colour = getattr((legend or {}).get(r.get("model")), "colour", None) or "#888"
         name = r.get("name") or r.get("model")
@@ -164,7 +168,7 @@ def _metrics(
         for c in columns:
             digits = (
                 1
-                if c == "hd95"
+                if c == "hd95" or c in sizes
                 else 0
                 if c == "typicality_percentile"
                 else 4
@@ -183,7 +187,11 @@ def _metrics(
     if any("dice" in r for r in rows):
         notes.append("Dice and HD95 against the ground truth, draw 0.")
     if any("agreement" in r for r in rows):
-        notes.append(f"No ground truth: agreement is the Dice of each mask against {reference}'s.")
+        notes.append(
+            f"No ground truth: agreement is the Dice of each mask against {reference}'s"
+            "; the clean-image agreement is the Dice of each model's mask against its "
+            "own mask of the uncorrupted image (mean over classes, 1 = unchanged)."
+        )
     readings = {r.get("name") or r.get("model"): r.get("typicality_reading") for r in rows}
     readings = {k: v for k, v in readings.items() if v}
     notes += [f"{k}: {v}" for k, v in readings.items()]
@@ -192,6 +200,18 @@ def _metrics(
         f"<table><tr>{head}</tr>{''.join(body)}</table>",
         *(f"<p>{_e(n)}</p>" for n in notes),
     ]
+
+
+def _size_headers(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Class-size columns (``area_<class>`` / ``volume_<class>``) and their headers with units."""
+    out: dict[str, str] = {}
+    for r in rows:
+        for what in ("area", "volume"):
+            units = r.get(f"{what}_units")
+            for k in r:
+                if k.startswith(f"{what}_") and k != f"{what}_units" and k not in out:
+                    out[k] = f"{k[len(what) + 1 :]} {what} ({units or '?'})"
+    return out
 
 
 def _models(models: Mapping[str, Any]) -> list[str]:

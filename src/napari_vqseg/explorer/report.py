@@ -66,14 +66,19 @@ def latent_rows(
 def agreement(labels: Any, reference: Any) -> float:
     """Mean Dice of ``labels`` against ``reference`` over the classes either has (1.0 when both
     are empty): how far one model's mask agrees with another's, without a ground truth."""
-    import numpy as np
+    from vqseg_core.engine.score import mask_agreement
 
-    from vqseg_core.metrics import dice
+    return mask_agreement(labels, reference)
 
-    classes = [int(c) for c in np.union1d(np.unique(labels), np.unique(reference)) if c != 0]
-    if not classes:
-        return 1.0
-    return float(np.mean([dice(labels == c, reference == c) for c in classes]))
+
+def sized_classes(view: Any) -> list[str]:
+    """The classes of the models' sizes (area or volume), in order."""
+    return list(dict.fromkeys(c for mv in view.models.values() for c in getattr(mv, "sizes", {})))
+
+
+def size_column(view: Any, cls: str) -> str:
+    """The key of a class's size: ``"area_lungs"`` (2D) or ``"volume_liver"`` (3D)."""
+    return f"{getattr(view, 'size_name', 'area')}_{cls}"
 
 
 def scored_classes(view: Any) -> list[str]:
@@ -86,10 +91,13 @@ def model_values(
 ) -> dict[str, dict[str, Any]]:
     """The numbers the metrics table shows and the export writes, per model key.
 
-    ``dice_<class>`` / ``hd95_<class>`` with a ground truth, else ``agreement`` (Dice of the
-    model's mask against the reference model's); ``latent_variance``, ``flip_rate``; with a
-    typicality reference, ``typicality_percentile`` and ``typicality_reading``. ``nan`` marks
-    a value that is undefined (shown as "n/a").
+    ``dice_<class>`` / ``hd95_<class>`` with a ground truth; without one ``agreement`` (mean
+    Dice of the model's mask against the reference model's), ``clean_agreement`` (mean Dice of
+    the model's mask against its own mask of the clean image; ``nan`` until computed) and the
+    size of each class, ``area_<class>`` or ``volume_<class>`` (:func:`size_column`, in
+    ``view.size_units``); ``latent_variance``, ``flip_rate``; with a typicality reference,
+    ``typicality_percentile`` and ``typicality_reading``. ``nan`` marks a value that is
+    undefined (shown as "n/a").
     """
     classes = scored_classes(view)
     ref = view.models.get(view.reference)
@@ -103,6 +111,11 @@ def model_values(
             values[f"dice_{c}"], values[f"hd95_{c}"] = s["dice"], s["hd95"]
         if not classes:
             values["agreement"] = agreement(mv.labels, ref.labels) if ref is not None else math.nan
+            change = getattr(mv, "clean_agreement", None)
+            values["clean_agreement"] = math.nan if change is None else change
+            sizes = getattr(mv, "sizes", {})
+            for c in sized_classes(view):
+                values[size_column(view, c)] = sizes.get(c, math.nan)
         values["latent_variance"] = latents[key]["latent_variance"]
         values["flip_rate"] = latents[key]["flip_rate"]
         if typical:
@@ -249,8 +262,9 @@ def export_rows(
     view: Any, latent: str = BOTTLENECK, legend: Mapping[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     """``metrics.csv`` rows: one per (model, annotated class) with Dice/HD95 and its units, or
-    one per model without a ground truth (with ``agreement``); each with the latent statistics,
-    the typicality (bundled sets), the reference model and the corruption."""
+    one per model without a ground truth (with ``agreement``, ``clean_agreement`` and the class
+    sizes with their units, ``area_units`` or ``volume_units``); each with the latent
+    statistics, the typicality (bundled sets), the reference model and the corruption."""
     values = model_values(view, latent, legend)
     names = {r["model"]: r["name"] for r in latent_rows(view, latent, legend)}
     scored = metric_rows(view, legend)
@@ -258,6 +272,8 @@ def export_rows(
     for row in rows:
         per_model = values[row["model"]]
         row.update({k: v for k, v in per_model.items() if not k.startswith(("dice_", "hd95_"))})
+        if not scored and sized_classes(view):
+            row[f"{getattr(view, 'size_name', 'area')}_units"] = getattr(view, "size_units", "")
         row["latent"] = latent
         row.update({"reference": view.reference, **view.corruption.to_dict()})
     return rows

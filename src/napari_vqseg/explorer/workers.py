@@ -7,6 +7,7 @@ included; each function returns ``("ok", value)``, ``("cancelled", None)`` or
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
@@ -45,16 +46,39 @@ def analyse(
     (:class:`~vqseg_core.engine.PartialLabels`) and, with ``progressive``, the view of masks and
     metrics before the latents run (``latent_state="pending"``); returns the full view like
     :func:`guarded` (:func:`vqseg_core.robustness.iter_view`; ``memo``: the image's
-    corruption-independent work, :class:`~vqseg_core.engine.ImageMemo`). Typicality scores
-    come last. Torch threads follow :func:`vqseg_core.threads.inference_threads`."""
+    corruption-independent work, :class:`~vqseg_core.engine.ImageMemo`). Without a ground
+    truth each model's labels of the clean image are added
+    (:func:`~vqseg_core.robustness.view.with_clean_labels`, kept in ``memo``): on a 2D image
+    before the masks view is shown, on a volume (a whole second pass) after the latents.
+    Typicality scores come last. Torch threads follow
+    :func:`vqseg_core.threads.inference_threads`."""
     from vqseg_core.engine import Cancelled
-    from vqseg_core.robustness.view import iter_view_and_run
+    from vqseg_core.robustness.view import RobustnessView, iter_view_and_run, with_clean_labels
     from vqseg_core.threads import inference_threads
+
+    def answered(view: Any) -> Any:
+        return view if gt is not None else with_clean_labels(view, request, memo, cancel)
 
     try:
         with inference_threads():  # the thread policy of a shared machine, in this thread
-            view, run = yield from iter_view_and_run(request, gt, reference, cancel, memo,
-                                                     progressive)  # fmt: skip
+            steps = iter_view_and_run(request, gt, reference, cancel, memo, progressive)
+            early = None
+            while True:
+                try:
+                    step = next(steps)
+                except StopIteration as stop:
+                    view, run = stop.value
+                    break
+                if isinstance(step, RobustnessView) and gt is None and request.image.ndim == 2:
+                    step = early = answered(step)
+                yield step
+            if early is not None:  # the same labels: the clean ones found already
+                clean = {k: mv.clean_labels for k, mv in early.models.items()}
+                view = dataclasses.replace(view, models={
+                    k: dataclasses.replace(mv, clean_labels=clean.get(k))
+                    for k, mv in view.models.items()})  # fmt: skip
+            else:
+                view = answered(view)
             return "ok", with_typicality(view, request, run)
     except Cancelled:
         return "cancelled", None
@@ -69,8 +93,6 @@ def with_typicality(view: Any, request: Any, run: Any = None) -> Any:
     latents they are taken from ``run`` (draw 0 of the float32 encoding the latent maps came
     from), else the encoder runs on draw 0 alone (``member_summary``, under inference mode).
     """
-    import dataclasses
-
     import torch
 
     from vqseg_core.analysis.ood import image_summary

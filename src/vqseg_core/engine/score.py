@@ -5,6 +5,10 @@ lungs-only mask) is **not scored** — such a mask cannot tell a right predictio
 from a wrong one. Its Dice and HD95 are ``nan`` and ``annotated`` is False; displays leave it
 out, means over classes skip it. HD95 is in mm when the spacing is known, else in pixels
 (:attr:`ClassScore.hd95_units`).
+
+Without a ground truth, a mask can still be compared with another mask (:func:`mask_agreement`:
+another model's, or the same model's on the clean image) and measured (:func:`class_sizes`:
+area in mm² or pixels, volume in mL or voxels, :func:`size_units`).
 """
 
 from __future__ import annotations
@@ -105,3 +109,41 @@ def named(scores: Mapping[int, ClassScore], classes: Mapping[int, str]) -> dict[
     return {
         classes[v]: {"dice": s.dice, "hd95": s.hd95} for v, s in scores.items() if s.annotated
     }
+
+
+def mask_agreement(labels: np.ndarray, other: np.ndarray) -> float:
+    """Mean Dice of ``labels`` against ``other`` over the classes (label > 0) either has; 1.0
+    when both are empty. How far two masks agree, without a ground truth."""
+    from vqseg_core.metrics import dice
+
+    a, b = np.asarray(labels), np.asarray(other)
+    classes = [int(c) for c in np.union1d(np.unique(a), np.unique(b)) if c != 0]
+    if not classes:
+        return 1.0
+    return float(np.mean([dice(a == c, b == c) for c in classes]))
+
+
+def size_units(ndim: int, spacing: Sequence[float] | None) -> tuple[str, str]:
+    """``(what, units)`` of :func:`class_sizes`: ``("area", "mm²")`` or ``("area", "px")`` for
+    a 2D image, ``("volume", "mL")`` or ``("volume", "voxels")`` for a volume (spacing
+    unknown: counted in pixels, never in assumed millimetres)."""
+    what = "area" if ndim == 2 else "volume"
+    if spacing is None:
+        return what, "px" if ndim == 2 else "voxels"
+    return what, "mm²" if ndim == 2 else "mL"
+
+
+def class_sizes(
+    labels: np.ndarray, classes: Mapping[int, str], spacing: Sequence[float] | None
+) -> dict[str, float]:
+    """``{class name: size}`` of every class of ``classes`` (0 when absent), in the units of
+    :func:`size_units`: pixel/voxel counts, times the pixel area (mm²) or the voxel volume
+    (mL = 1000 mm³) when ``spacing`` (mm per axis) is known."""
+    arr = np.asarray(labels)
+    values = [v for v in classes if v != 0]
+    top = max([int(arr.max()) if arr.size else 0, *values]) + 1
+    counts = np.bincount(arr.reshape(-1).astype(np.int64), minlength=top)
+    cell = 1.0 if spacing is None else float(np.prod([float(s) for s in spacing]))
+    if spacing is not None and arr.ndim == 3:
+        cell /= 1000.0  # mm³ -> mL
+    return {classes[v]: float(counts[v]) * cell for v in values}

@@ -4,7 +4,9 @@
 :class:`RobustnessView`: label maps of draw 0 on the input's own grid, each model's
 disagreement with the reference model, latent-variance and code-flip maps of every latent
 (bottleneck first, then quantised skips) on its own grid, and (with a ground truth) Dice and
-HD95 per class (:mod:`vqseg_core.engine.score`).
+HD95 per class (:mod:`vqseg_core.engine.score`). Without a ground truth the view still
+answers: each model's class sizes (area or volume, in the image's units) and, after
+:func:`with_clean_labels`, how far its mask moved from its own mask of the clean image.
 
 Volumes under a 2D slice model or a windowed 3D network run slab by slab with the ``focus``
 slice (the one on screen) first: :func:`iter_analyse` yields each model's labels as soon as the
@@ -34,11 +36,12 @@ from vqseg_core.engine import (
     named,
     score_labels,
 )
+from vqseg_core.engine.score import class_sizes, mask_agreement, size_units
 from vqseg_core.perturb import Corruption
 
 __all__ = ["LatentView", "ModelView", "PartialLabels", "RobustnessView", "analyse",
            "iter_analyse", "iter_view", "iter_view_and_run", "masks_view", "score_labels", "view_of",
-           "with_latents"]  # fmt: skip
+           "with_clean_labels", "with_latents"]  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +89,10 @@ class ModelView:
         latents: latent name -> :class:`LatentView`, bottleneck first.
         disagreement: ``(*input_shape)`` bool, where its labels differ from the reference
             model's (``None`` for the reference itself).
+        sizes: ``{class name: size}`` of ``labels`` for every class of the model (area or
+            volume in ``RobustnessView.size_units``; no ground truth needed).
+        clean_labels: ``(*input_shape)`` uint8, the model's labels of the clean image (the
+            image's memo keeps them); ``None`` until :func:`with_clean_labels` adds them.
     """
 
     labels: np.ndarray
@@ -100,6 +107,14 @@ class ModelView:
     kind: str = ""
     latents: dict[str, LatentView] = field(default_factory=dict)
     disagreement: np.ndarray | None = None
+    sizes: dict[str, float] = field(default_factory=dict)
+    clean_labels: np.ndarray | None = None
+
+    @property
+    def clean_agreement(self) -> float | None:
+        """Mean Dice of ``labels`` against ``clean_labels`` over the classes either has (1.0:
+        the corruption left the mask as it was); ``None`` without ``clean_labels``."""
+        return None if self.clean_labels is None else mask_agreement(self.labels, self.clean_labels)
 
     @property
     def mean_latent_variance(self) -> float | None:
@@ -129,6 +144,8 @@ class RobustnessView:
         typicality: per model with a typicality reference (bundled sets): ``{"score",
             "percentile", "reading"}`` of draw 0 (see :mod:`vqseg_core.analysis.ood`).
         hd95_units: ``"mm"`` (spacing known) or ``"px"``.
+        size_name, size_units: what each model's ``sizes`` are and their units:
+            ``"area"`` in ``"mm²"`` or ``"px"`` (2D), ``"volume"`` in ``"mL"`` or ``"voxels"``.
         latent_state: ``"done"`` (the latent maps are in), ``"pending"`` (masks and metrics
             only; the latents follow, :func:`iter_analyse` with ``progressive``) or
             ``"skipped"`` (not asked for: ``latents=False``).
@@ -148,6 +165,8 @@ class RobustnessView:
     typicality: dict[str, dict[str, Any]] = field(default_factory=dict)
     hd95_units: str = "mm"
     latent_state: str = "done"
+    size_name: str = "area"
+    size_units: str = "mm²"
 
     def with_reference(self, reference: str) -> RobustnessView:
         """The same view compared against another of its models (no model runs again): each
@@ -336,9 +355,10 @@ def masks_view(
         views[key] = ModelView(
             labels=labels, latent_variance=None, indices=None, flip_map=None, flip_rate=None,
             scores=scores, name=mr.member.name, colour=mr.member.colour, kind=mr.member.kind,
-            disagreement=disagree[key],
+            disagreement=disagree[key], sizes=class_sizes(labels, mr.member.classes, spacing),
         )  # fmt: skip
     ndim = run.request.image.ndim
+    size_name, units = size_units(ndim, spacing)
     return RobustnessView(
         corrupted=run.corrupted,
         models=views,
@@ -351,7 +371,44 @@ def masks_view(
         reference=reference,
         hd95_units="mm" if spacing is not None else "px",
         latent_state="pending",
+        size_name=size_name,
+        size_units=units,
     )
+
+
+def with_clean_labels(
+    view: RobustnessView, request: RunRequest, memo: ImageMemo | None = None, cancel=None
+) -> RobustnessView:
+    """``view`` with each model's labels of the clean image (``ModelView.clean_labels``).
+
+    At the corruption's identity level they are the view's own labels. Otherwise each model
+    runs once on the clean image (draw 0 at the identity level, as the engine runs it): with
+    ``memo`` the labels are kept per image and model (:meth:`ImageMemo.clean_labels`, the
+    same entry a run at the identity level fills), so only the first call on an image runs.
+
+    Raises:
+        Cancelled: ``cancel()`` returned True.
+    """
+    c = request.corruption
+    if c.is_identity:
+        return replace(view, models={k: replace(mv, clean_labels=mv.labels)
+                                     for k, mv in view.models.items()})  # fmt: skip
+    clean = request.with_(corruption=replace(c, level=c.spec.identity), n_draws=1,
+                          latents=False)  # fmt: skip
+    models = {}
+    for key, mv in view.models.items():
+        one = clean.with_(keys=(key,))
+
+        def labels(one: RunRequest = one, key: str = key) -> np.ndarray:
+            return engine.execute(one, cancel, memo).models[key].labels
+
+        if memo is None:
+            stacked = labels()
+        else:
+            predictor = request.models.predictor(key, request.device, request.precision)
+            stacked = memo.clean_labels(request.models.member(key), predictor, labels)
+        models[key] = replace(mv, clean_labels=stacked[0])
+    return replace(view, models=models)
 
 
 def with_latents(view: RobustnessView, run: Run) -> RobustnessView:

@@ -107,10 +107,15 @@ def test_the_html_report_is_one_self_contained_page(tmp_path, tiny_trio, view) -
 
 
 def test_without_ground_truth_the_export_has_agreement_and_na(tmp_path, tiny_trio, disc) -> None:
+    from vqseg_core.engine import RunRequest
+    from vqseg_core.perturb import Corruption
     from vqseg_core.robustness import analyse
+    from vqseg_core.robustness.view import with_clean_labels
 
     image, _ = disc
     view = analyse(tiny_trio, image, None, kind="gaussian", level=10, n_draws=2, device="cpu")
+    request = RunRequest(tiny_trio, image, None, Corruption("gaussian", 10.0, 0), 2, "cpu")
+    view = with_clean_labels(view, request)
     settings = ExplorerSettings(models="tiny-trio", kind="gaussian", level=10.0, n_draws=2)
     export_report(tmp_path, settings, models=tiny_trio, view=view, legend=legend_of(tiny_trio))
     with open(tmp_path / "metrics.csv", encoding="utf-8") as fh:
@@ -118,6 +123,21 @@ def test_without_ground_truth_the_export_has_agreement_and_na(tmp_path, tiny_tri
     assert [r["model"] for r in rows] == ["unet", "vqunet", "vqcopy"]
     assert float(rows[0]["agreement"]) == 1.0  # the reference agrees with itself
     assert float(rows[2]["agreement"]) == float(rows[1]["agreement"])  # vqcopy is vqunet
+    for row, mv in zip(rows, view.models.values(), strict=True):
+        assert float(row["clean_agreement"]) == pytest.approx(mv.clean_agreement)
+        assert 0.0 <= float(row["clean_agreement"]) <= 1.0
+        assert row["area_units"] == "px"  # no spacing: pixels, never assumed millimetres
+        assert float(row["area_ring"]) == float((mv.labels == 1).sum())
+        assert float(row["area_core"]) == float((mv.labels == 2).sum())
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "agrees with reference" in page and "n/a" in page  # the UNet has no code flips
+    assert "agrees with its clean-image mask" in page and "ring area (px)" in page
     assert "no pixel spacing" in page  # HD95 units px said as a warning
+
+
+def test_with_a_ground_truth_the_export_has_no_answers_meant_for_its_absence(view) -> None:
+    from napari_vqseg.explorer.report import export_rows, model_values
+
+    values = model_values(view)
+    assert all("clean_agreement" not in v and "area_ring" not in v for v in values.values())
+    assert all("area_units" not in r for r in export_rows(view))

@@ -155,3 +155,41 @@ def test_level_sweep_rows_and_progress(tiny_pair, case) -> None:
     )
     assert rows[2]["dice_ring"] == view.models["unet"].scores["ring"]["dice"]
     assert rows[3]["flip_rate"] == view.models["vqunet"].flip_rate
+
+
+def test_without_ground_truth_each_model_has_class_sizes_and_its_change_from_the_clean_image(
+    tiny_pair, case
+) -> None:
+    from vqseg_core.engine import ImageMemo, RunRequest, image_id
+    from vqseg_core.engine.score import class_sizes
+    from vqseg_core.perturb import Corruption
+    from vqseg_core.robustness.view import view_of, with_clean_labels
+
+    image, _ = case
+    clean = tiny_pair.predict(image, (0.5, 0.5), device="cpu")
+    request = RunRequest(tiny_pair, image, (0.5, 0.5), Corruption("gaussian", 30.0, 3), 1, "cpu",
+                         latents=False)  # fmt: skip
+    from vqseg_core import engine
+
+    view = view_of(engine.execute(request))
+    assert view.size_name == "area" and view.size_units == "mm²"
+    for mv in view.models.values():
+        assert mv.sizes == class_sizes(mv.labels, {1: "ring", 2: "core"}, (0.5, 0.5))
+        assert mv.clean_labels is None and mv.clean_agreement is None
+    store: dict = {}
+    memo = ImageMemo(type("S", (), {"get": lambda s, k: store.get(k),
+                                    "put": lambda s, k, v: store.__setitem__(k, v)})(),
+                     image_id(image), (0.5, 0.5))  # fmt: skip
+    answered = with_clean_labels(view, request, memo)
+    for key, mv in answered.models.items():
+        np.testing.assert_array_equal(mv.clean_labels, clean[key])
+        assert 0.0 <= mv.clean_agreement <= 1.0
+    moved = min(mv.clean_agreement for mv in answered.models.values())
+    assert moved < 1.0  # 30 % noise moves a mask
+    misses = memo.misses
+    again = with_clean_labels(view, request, memo)  # the memo keeps the clean labels per image
+    assert memo.misses == misses and memo.hits >= 2
+    np.testing.assert_array_equal(again.models["unet"].clean_labels, clean["unet"])
+    identity = view_of(engine.execute(request.with_(corruption=Corruption("gaussian", 0.0, 3))))
+    same = with_clean_labels(identity, request.with_(corruption=Corruption("gaussian", 0.0, 3)))
+    assert all(mv.clean_agreement == 1.0 for mv in same.models.values())

@@ -9,7 +9,7 @@ from typing import Any
 from qtpy.QtGui import QColor, QIcon, QPixmap
 from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from napari_vqseg.explorer.report import model_values, scored_classes
+from napari_vqseg.explorer.report import model_values, scored_classes, size_column, sized_classes
 from napari_vqseg.explorer.settings import BOTTLENECK
 from vqseg_core.reporting import fmt
 
@@ -19,12 +19,16 @@ class MetricsTable(QTableWidget):
     the ground truth; HD95 in ``view.hd95_units``), mean latent variance and code-flip rate of
     the chosen latent.
 
-    Without a ground truth, each model's agreement with the reference model (Dice of the masks)
-    takes the place of the scores; with a typicality reference (bundled sets), the image's
-    percentile among the training images is shown, red when unusual.
+    Without a ground truth, the scores give way to answers that need none: each model's
+    agreement with the reference model (Dice of the masks), with its own mask of the clean
+    image (Dice; "…" while it is computed), and the area (2D) or volume of each class in the
+    image's units (mm² / mL, or px / voxels when the spacing is unknown). With a typicality
+    reference (bundled sets), the image's percentile among the training images is shown, red
+    when unusual.
 
     :attr:`values` holds the numbers shown: ``{model key: {"dice_<class>", "hd95_<class>"
-    (or "agreement"), "latent_variance", "flip_rate", "typicality_percentile"}}``.
+    (or "agreement", "clean_agreement", "area_<class>" / "volume_<class>"),
+    "latent_variance", "flip_rate", "typicality_percentile"}}``.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -56,6 +60,16 @@ class MetricsTable(QTableWidget):
             headers.append((f"agrees with\n{ref_name}",
                             f"no ground truth: Dice of each model's mask against {ref_name}'s "
                             "(mean over its classes); low values: the models disagree"))  # fmt: skip
+            headers.append(("agrees with\nclean image",
+                            "no ground truth: Dice of each model's mask against its own mask of "
+                            "the clean (uncorrupted) image, mean over its classes; 1 = the "
+                            "corruption changed nothing"))  # fmt: skip
+            what, size_units = getattr(view, "size_name", "area"), getattr(view, "size_units", "")
+            for c in sized_classes(view):
+                headers.append((f"{c}\n{what} {size_units}",
+                                f"{what} of {c} in each model's mask, {size_units}"
+                                + (" (the image gave no spacing)" if size_units in ("px", "voxels")
+                                   else "")))  # fmt: skip
         headers += [("latent\nvariance", f"mean variance of the {latent} latent across the draws"),
                     ("code\nflips", f"share of {latent} codes that differ from the clean image's")]  # fmt: skip
         typical = getattr(view, "typicality", None) or {}
@@ -83,12 +97,17 @@ class MetricsTable(QTableWidget):
             self.setVerticalHeaderItem(row, head)
             values = values_of[key]
             cells: list[str] = []
+            tips: list[str] = []
             for c in classes:
                 cells += [_cell(values[f"dice_{c}"]), _cell(values[f"hd95_{c}"], 1)]
             if not classes:
-                cells.append(_cell(values["agreement"]))
+                pending = state == "pending" and getattr(mv, "clean_labels", 0) is None
+                cells += [_cell(values["agreement"]),
+                          "…" if pending else _cell(values["clean_agreement"])]  # fmt: skip
+                tips += ["", "comparing with the clean image..." if pending else ""]
+                cells += [_size(values[size_column(view, c)]) for c in sized_classes(view)]
             cells += [_cell(values["latent_variance"], 4), _cell(values["flip_rate"])]
-            tips = [""] * len(cells)
+            tips = [*tips, *[""] * (len(cells) - len(tips))]
             if state in LATENT_CELLS:  # latents still running, or not computed while hidden
                 cells[-2:] = [LATENT_CELLS[state][0]] * 2
                 tips[-2:] = [LATENT_CELLS[state][1]] * 2
@@ -120,6 +139,12 @@ NOT_AVAILABLE = "n/a"
 
 def _cell(value: float, digits: int = 3) -> str:
     return NOT_AVAILABLE if value is None or math.isnan(value) else fmt(value, digits)
+
+
+def _size(value: float) -> str:
+    if value is None or math.isnan(value):
+        return NOT_AVAILABLE
+    return f"{value:.0f}" if abs(value) >= 100 else fmt(value, 3)
 
 
 def _swatch(colour: str) -> QIcon:

@@ -357,6 +357,12 @@ def test_without_ground_truth_the_cr_radiograph_gets_agreement_and_typicality(
         assert values["unet"]["agreement"] == 1.0  # the reference agrees with itself
         assert 0.0 <= values["vqunet"]["agreement"] <= 1.0
         assert all(0.0 <= values[k]["typicality_percentile"] <= 100.0 for k in ("unet", "vqunet"))
+        assert any(h.startswith("agrees with\nclean image") for h in headers)
+        assert "lungs\narea px" in headers and "heart\narea px" in headers  # no spacing: px
+        for key in ("unet", "vqunet"):  # each model against its own clean-image mask
+            assert 0.0 <= values[key]["clean_agreement"] <= 1.0
+            mask = widget.view.models[key].labels
+            assert values[key]["area_lungs"] == float((mask == 1).sum()) > 0
     finally:
         widget.shutdown()
         qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
