@@ -15,6 +15,9 @@ screen when the run started): ``(h, w, 1)`` layers placed at that slice, named
 mask in as soon as the slice on screen is final. A view whose latent maps are not in
 (``latent_state`` ``"pending"``: they follow; ``"skipped"``: not asked for while their layers
 are hidden) leaves the latent layers as they are.
+
+Masks and ground-truth outlines are drawn in the class colours of :mod:`.legend` side by side;
+stacked on one canvas each model's mask takes its own colour (:meth:`ExplorerLayers.paint`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 
 from napari_vqseg._layers import IMAGE_KEY
 from napari_vqseg.explorer.layout import SPACER, grid_plan, grid_shape, stacked_order
+from napari_vqseg.explorer.legend import class_colours, model_mask_colours
 from napari_vqseg.explorer.settings import BOTTLENECK
 
 if TYPE_CHECKING:
@@ -77,6 +81,12 @@ class ExplorerLayers:
         self._base: dict[str, Any] | None = None
         self.on_latent_shown: Callable[[], None] | None = None
         """Called when the user makes a latent layer visible (the widget computes the maps)."""
+        self.classes: dict[int, str] = {}
+        """Label value -> class name of the set shown (the widget sets it; masks and the
+        ground truth are painted in its class colours, see :meth:`paint`)."""
+        self.stacked = False
+        """Whether the layers share one canvas (each model's mask in its own colour)."""
+        self._painted: dict[int, tuple] = {}
 
     def latents_wanted(self, keys: Sequence[str] = ()) -> bool:
         """Whether a run of the models ``keys`` should compute latent maps: some latent layer
@@ -179,7 +189,38 @@ class ExplorerLayers:
                 opacity=0.8, colormap=_red())  # fmt: skip
             put("mask", key, mv.labels, base, label["mask"], opacity=0.5)
             put("gt", key, gt_data, base, label["gt"], contour=1, opacity=0.9)
+        self.paint()
         return shown
+
+    def mask_colours(self, what: str, key: str) -> dict[int | None, str] | None:
+        """The colour dict of a model's ``"mask"`` or ``"gt"`` layer in the current mode
+        (``None`` without classes: napari's own colours)."""
+        if not self.classes:
+            return None
+        if what == "mask" and self.stacked:
+            return model_mask_colours(self.classes, self.colours.get(key) or "#f0f1f2")
+        colours = class_colours(self.classes)
+        if what == "gt":
+            colours[None] = "#d0d0d0"  # a label the set does not name: still drawn
+        return colours
+
+    def paint(self) -> None:
+        """Give every mask and ground-truth layer the colours of the current mode (class
+        colours side by side, one colour per model stacked); unchanged layers are skipped."""
+        for layer in self.all():
+            what, key = split_role(layer.metadata[ROLE_KEY])
+            if what not in ("mask", "gt"):
+                continue
+            colours = self.mask_colours(what, key)
+            if colours is None:
+                continue
+            signature = tuple(sorted(((-1 if k is None else k), v) for k, v in colours.items()))
+            if self._painted.get(id(layer)) == signature:
+                continue
+            from napari.utils.colormaps import DirectLabelColormap
+
+            layer.colormap = DirectLabelColormap(color_dict=colours)
+            self._painted[id(layer)] = signature
 
     def show_partial(
         self, key: str, labels: np.ndarray, source: Any, name: str, keys: Sequence[str]
@@ -199,6 +240,7 @@ class ExplorerLayers:
         self._base = base_geometry(source)
         self._put(role("mask", key), labels, self._base, meta, {"opacity": 0.5},
                   f"{name}{SEP}{ROLES['mask'][0]}")  # fmt: skip
+        self.paint()
         return made
 
     def _put(
@@ -224,6 +266,7 @@ class ExplorerLayers:
                 style = {k: v for k, v in style.items() if k not in ("contrast_limits", "blending")}
             layer = add(data, name=name, metadata={ROLE_KEY: role_name, **meta}, **geometry,
                         **style, visible=what not in HIDDEN_AT_FIRST)  # fmt: skip
+            self._painted.pop(id(layer), None)  # a new layer (an old one's id may be reused)
             if contour:
                 layer.contour = contour
             if colorbar:
@@ -273,6 +316,8 @@ class ExplorerLayers:
     def arrange(self, side_by_side: bool) -> None:
         """Grid mode with one panel per model (``1 x n`` up to 3, ``2 x 3`` beyond), or one
         stacked canvas."""
+        self.stacked = not side_by_side
+        self.paint()
         ours = {lay.metadata[ROLE_KEY]: lay for lay in self.all()}
         keys = [k for k in self.keys if any(split_role(r)[1] == k for r in ours)]
         if not keys:

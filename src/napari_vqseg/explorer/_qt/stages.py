@@ -51,6 +51,8 @@ def on_partial(widget: Any, step: Any, layer: Any, partial: Any) -> None:
     name = legend[partial.model].name if partial.model in legend else partial.model
     keys = step.request.member_keys
     first = not widget.layers.all()
+    widget.layers.keys = list(keys)
+    widget.sync_legend()  # the set's class colours for the new mask
     widget.layers.show_partial(partial.model, partial.labels, layer, name, keys)
     if first:
         widget._arrange()

@@ -35,6 +35,7 @@ from qtpy.QtWidgets import (
 
 from napari_vqseg.explorer._qt import dialogs, stages
 from napari_vqseg.explorer._qt.controls import ControlsPanel
+from napari_vqseg.explorer._qt.legend import ClassLegend
 from napari_vqseg.explorer._qt.metrics_table import MetricsTable
 from napari_vqseg.explorer.layers import ExplorerLayers
 from napari_vqseg.explorer.session import ExplorerSession, Step
@@ -84,6 +85,7 @@ class RobustnessExplorer(QWidget):
         self.metrics = MetricsTable(self)
         self.status = QLabel("Choose an image layer and the models to compare.")
         self.status.setWordWrap(True)
+        self.legend = ClassLegend(self)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setTextVisible(False)
@@ -102,6 +104,7 @@ class RobustnessExplorer(QWidget):
         layout.addWidget(self.controls)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
+        layout.addWidget(self.legend)
         layout.addWidget(self.metrics, 1)
 
         self._timer = QTimer(self)
@@ -393,9 +396,22 @@ class RobustnessExplorer(QWidget):
         show_error(f"Robustness Explorer: {err}")
 
     # ---- display ---------------------------------------------------------------------------
+    def sync_legend(self) -> None:
+        """The class colours of the set on screen for the layers, and the legend under the
+        status (each model's mask colour too when the layers are stacked)."""
+        models = self.session.loaded()
+        classes = dict(getattr(models, "classes", None) or {})
+        self.layers.classes = classes
+        stacked = not self.controls.side_by_side.isChecked()
+        legend = self.session.legend()
+        shown = [(legend[k].name, legend[k].colour) for k in self.layers.keys if k in legend]
+        self.legend.show_legend(getattr(models, "name", ""), classes, shown, stacked)
+
     def _show(self, view: Any, layer: Any, gt_layer: Any | None) -> None:
         before = {id(lay) for lay in self.layers.all()}
         settings, legend = self.session.settings, self.session.legend()
+        self.layers.keys = list(view.models)
+        self.sync_legend()
         self.layers.show(view, layer, gt_layer, legend, settings.latent)
         if {id(lay) for lay in self.layers.all()} != before:
             self._arrange()
@@ -417,6 +433,7 @@ class RobustnessExplorer(QWidget):
     def _arrange(self, *_: Any) -> None:
         if not self._closed:
             self.layers.arrange(self.controls.side_by_side.isChecked())
+            self.sync_legend()
 
     def _plot_dock(self) -> Any:
         from napari_vqseg.explorer._qt.plot_dock import SweepPlot

@@ -41,9 +41,27 @@ def test_grid_puts_unet_and_vqunet_layers_in_two_cells(explorer) -> None:
     pos = {lay.name: grid.position(i, layers) for i, lay in enumerate(layers)}
     assert pos["UNet · mask"] == pos["UNet"] == (0, 0)
     assert pos["VQ-UNet · mask"] == pos["VQ-UNet"] == (0, 1)
+
+    def colour(name: str, value: int) -> str:
+        from matplotlib.colors import to_hex
+
+        return to_hex(viewer.layers[name].colormap.map(value))
+
+    # side by side: class colours, the same in both panels and in the ground truth's outline
+    first = colour("UNet · mask", 1)
+    assert first == colour("VQ-UNet · mask", 1) == colour("UNet · ground truth", 1)
+    assert colour("UNet · mask", 1) != colour("UNet · mask", 2)
+    assert "ring" in explorer.legend.text() and "one colour per model" not in explorer.legend.text()
     explorer.controls.side_by_side.setChecked(False)
     assert not grid.enabled
     assert viewer.layers["discs"].visible
+    # stacked: each model's mask in its own colour, which the legend names
+    unet, vq = (explorer.session.legend()[k].colour for k in ("unet", "vqunet"))
+    assert colour("UNet · mask", 1) == unet and colour("VQ-UNet · mask", 1) == vq
+    assert colour("UNet · mask", 2) not in (unet, colour("UNet · mask", 1))  # classes stay apart
+    assert "one colour per model" in explorer.legend.text() and "VQ-UNet" in explorer.legend.text()
+    explorer.controls.side_by_side.setChecked(True)
+    assert colour("UNet · mask", 1) == colour("VQ-UNet · mask", 1)
 
 
 def test_metrics_change_with_level_and_revisits_come_from_the_cache(explorer, qtbot) -> None:
