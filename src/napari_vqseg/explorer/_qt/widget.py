@@ -37,6 +37,7 @@ from napari_vqseg.explorer._qt import dialogs, stages
 from napari_vqseg.explorer._qt.controls import ControlsPanel
 from napari_vqseg.explorer._qt.legend import ClassLegend
 from napari_vqseg.explorer._qt.metrics_table import MetricsTable
+from napari_vqseg.explorer._qt.nonfinite import ReplaceOffer
 from napari_vqseg.explorer.layers import ExplorerLayers
 from napari_vqseg.explorer.session import ExplorerSession, Step
 from napari_vqseg.explorer.settings import ExplorerSettings
@@ -86,6 +87,7 @@ class RobustnessExplorer(QWidget):
         self.status = QLabel("Choose an image layer and the models to compare.")
         self.status.setWordWrap(True)
         self.legend = ClassLegend(self)
+        self.replace_offer = ReplaceOffer(self)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setTextVisible(False)
@@ -104,6 +106,7 @@ class RobustnessExplorer(QWidget):
         layout.addWidget(self.controls)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
+        layout.addWidget(self.replace_offer)
         layout.addWidget(self.legend)
         layout.addWidget(self.metrics, 1)
 
@@ -114,7 +117,7 @@ class RobustnessExplorer(QWidget):
         self.controls.changed.connect(self.schedule)
         self._axial_for: int | None = None
         self._image_notes: list[str] = []
-        self._checked: tuple[tuple[int, int], Any] | None = None
+        self._checked: tuple[tuple[int, int, bool], Any] | None = None
         self.controls.image.currentIndexChanged.connect(self._axial_view)
         self._axial_view()
         self.controls.side_by_side.toggled.connect(self._arrange)
@@ -124,6 +127,7 @@ class RobustnessExplorer(QWidget):
         self.export_button.clicked.connect(functools.partial(dialogs.choose_export, self))
         self.import_button.clicked.connect(functools.partial(dialogs.choose_import, self))
         self.layers.on_latent_shown = functools.partial(stages.latents_shown, self)
+        self.replace_offer.agreed.connect(self.run_now)
         self.destroyed.connect(functools.partial(_mark_closed, self._life, self.session.jobs))
         self.schedule()
 
@@ -188,6 +192,7 @@ class RobustnessExplorer(QWidget):
         """Analyse with the current settings now (cached results show at once)."""
         if self._closed:
             return None
+        self.replace_offer.offer(None)  # offered again below for an image that needs it
         layer = self.controls.current_image_layer()
         if layer is None:
             self.status.setText("Choose an image layer (open an image or a sample first).")
@@ -235,14 +240,19 @@ class RobustnessExplorer(QWidget):
         return step.job if step.action == "start" else None
 
     def _check(self, layer: Any) -> Any:
-        """The image as it will run, and what the user must know about it (once per image)."""
+        """The image as it will run, and what the user must know about it (once per image and
+        per answer to the NaN/Inf replacement, which :attr:`replace_offer` asks for)."""
         from napari_vqseg.explorer.image_checks import checked_image
 
-        if self._checked is None or self._checked[0] != (id(layer), id(layer.data)):
+        key = (id(layer), id(layer.data))
+        agreed = self.replace_offer.agrees(key)
+        if self._checked is None or self._checked[0] != (*key, agreed):
             header = (layer.metadata or {}).get("header") or {}
-            checked = checked_image(np.asarray(layer.data), header.get("notes", ()))
-            self._checked = ((id(layer), id(layer.data)), checked)
-        return self._checked[1]
+            checked = checked_image(np.asarray(layer.data), header.get("notes", ()), agreed)
+            self._checked = ((*key, agreed), checked)
+        checked = self._checked[1]
+        self.replace_offer.offer(key if checked.fixable else None)
+        return checked
 
     def focus_slice(self, layer: Any) -> int | None:
         """The axial slice of a volume ``layer`` on screen (its last data axis), else ``None``."""

@@ -386,14 +386,23 @@ def test_without_ground_truth_the_cr_radiograph_gets_agreement_and_typicality(
         qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
 
 
-def test_nan_pixels_are_replaced_and_said_and_an_all_nan_image_is_refused(explorer, qtbot) -> None:
+def test_nan_pixels_are_replaced_at_the_users_click_and_said_and_an_all_nan_image_is_refused(
+    explorer, qtbot
+) -> None:
     viewer, controls = explorer.viewer, explorer.controls
     image = viewer.layers["discs"].data.astype(np.float32)
     holes = image.copy()
     holes[:4, :4] = np.nan
     viewer.add_image(holes, name="holes", scale=(0.5, 0.5))
+    qtbot.waitUntil(lambda: "16 pixels of this image are NaN" in explorer.status.text(),
+                    timeout=30000)  # fmt: skip
+    assert controls.image.currentText() == "holes" and not explorer.busy
+    assert not explorer.replace_offer.isHidden()  # the refusal comes with its remedy
+    assert explorer.run_now() is None  # nothing runs until the user agrees
+    explorer.replace_offer.click()
     qtbot.waitUntil(lambda: explorer.view is not None and not explorer.busy
                     and "16 NaN/Inf pixels replaced" in explorer.status.text(), timeout=30000)  # fmt: skip
+    assert explorer.replace_offer.isHidden()
     assert np.isnan(viewer.layers["holes"].data[0, 0])  # the layer itself is untouched
     viewer.add_image(np.full_like(image, np.nan), name="void", scale=(0.5, 0.5))
     assert controls.image.currentText() == "void"
