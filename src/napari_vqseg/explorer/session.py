@@ -163,6 +163,18 @@ class ExplorerSession:
         model_set = self.loaded(settings)
         return {} if model_set is None else legend_of(model_set)
 
+    def shown_set(self) -> Any | None:
+        """The model set of the view on screen: the set that ran, which the controls may have
+        left since (another set chosen, still loading); ``None`` without a view."""
+        if self.view_key is None:
+            return None
+        return next((s for s in self.sets.values() if s.id == self.view_key.models), None)
+
+    def shown_legend(self) -> dict[str, MemberInfo]:
+        """``{key: MemberInfo}`` of :meth:`shown_set` (else of the loaded set)."""
+        model_set = self.shown_set()
+        return self.legend() if model_set is None else legend_of(model_set)
+
     def chosen_keys(self, settings: ExplorerSettings) -> tuple[str, ...]:
         """:meth:`chosen` of the settings' loaded set; ``()`` when it is not loaded or the
         choice is not valid (the run itself says why)."""
@@ -428,14 +440,17 @@ class ExplorerSession:
         screenshot: Any | None = None,
         extra: dict[str, Any] | None = None,
     ) -> list[Path]:
-        """Write the report folder of the current settings, view and sweep."""
+        """Write the report folder of the current settings, view and sweep; the models named
+        are those of the view (:meth:`shown_set`), never a set chosen after it ran."""
         from napari_vqseg.explorer.report import export_report
         from vqseg_core.perturb import get_spec
 
+        models = self.shown_set() if self.view is not None else None
         return export_report(
-            folder, self.settings, models=self.loaded(), view=self.view, sweep=self.sweep_rows,
-            screenshot=screenshot, units=self.sweep_units or get_spec(self.settings.kind).units,
-            legend=self.legend(), extra=extra,
+            folder, self.settings, models=models or self.loaded(), view=self.view,
+            sweep=self.sweep_rows, screenshot=screenshot,
+            units=self.sweep_units or get_spec(self.settings.kind).units,
+            legend=self.shown_legend(), extra=extra,
         )  # fmt: skip
 
 

@@ -201,3 +201,20 @@ def test_the_view_is_forgotten_when_the_image_or_models_change(session, settings
     assert not session.forget_if_stale(fewer.request)  # some of the same set: still valid
     unknown = session.analyse(settings, disc[0], None)
     assert session.forget_if_stale(unknown.request)  # the spacing changed: HD95 in px now
+
+
+def test_the_set_named_is_the_one_that_ran_not_the_one_chosen_since(
+    session, settings, disc, shown, tiny_trio, tmp_path
+) -> None:
+    assert session.shown_set() is None  # nothing ran yet
+    shown(session, settings, *disc)
+    assert session.shown_set() is tiny_trio
+    other = settings.with_(models="chest-xray")  # chosen after the run, not loaded yet
+    assert session.analyse(other, disc[0], (0.5, 0.5)).action == "load"
+    assert session.loaded() is None and session.view is not None  # still the trio's view
+    assert session.shown_set() is tiny_trio
+    assert [m.name for m in session.shown_legend().values()] == ["UNet", "VQ-UNet", "VQ copy"]
+    session.export(tmp_path)
+    doc = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
+    assert doc["models"]["name"] == "tiny-trio" and doc["models"]["id"] == tiny_trio.id
+    session.cancel()

@@ -47,7 +47,9 @@ def on_partial(widget: Any, step: Any, layer: Any, partial: Any) -> None:
     job = step.job
     if widget._closed or job is None or job.cancelled or layer not in widget.viewer.layers:
         return
-    legend = widget.session.legend()
+    from napari_vqseg.explorer.sets import legend_of
+
+    legend = legend_of(step.request.models)  # the set of this run, not the one chosen now
     name = legend[partial.model].name if partial.model in legend else partial.model
     keys = step.request.member_keys
     first = not widget.layers.all()

@@ -409,17 +409,17 @@ class RobustnessExplorer(QWidget):
     def sync_legend(self) -> None:
         """The class colours of the set on screen for the layers, and the legend under the
         status (each model's mask colour too when the layers are stacked)."""
-        models = self.session.loaded()
+        models = self.session.shown_set() or self.session.loaded()
         classes = dict(getattr(models, "classes", None) or {})
         self.layers.classes = classes
         stacked = not self.controls.side_by_side.isChecked()
-        legend = self.session.legend()
+        legend = self.session.shown_legend()
         shown = [(legend[k].name, legend[k].colour) for k in self.layers.keys if k in legend]
         self.legend.show_legend(getattr(models, "name", ""), classes, shown, stacked)
 
     def _show(self, view: Any, layer: Any, gt_layer: Any | None) -> None:
         before = {id(lay) for lay in self.layers.all()}
-        settings, legend = self.session.settings, self.session.legend()
+        settings, legend = self.session.settings, self.session.shown_legend()
         self.layers.keys = list(view.models)
         self.sync_legend()
         self.layers.show(view, layer, gt_layer, legend, settings.latent)
@@ -433,8 +433,10 @@ class RobustnessExplorer(QWidget):
             self.controls.set_latents([n for mv in view.models.values() for n in mv.latents])
         c = view.corruption
         note = stages.LATENT_NOTES.get(state) or getattr(view, "latent_note", "")
-        text = f"{c.kind} at {c.level:g} (seed {c.seed}, {view.n_draws} draws)."
-        models = self.session.loaded()
+        models = self.session.shown_set()  # the set that ran, whatever is chosen now
+        names = ", ".join(legend[k].name if k in legend else k for k in view.models)
+        which = f"{models.name}: {names}; " if models is not None else ""
+        text = f"{which}{c.kind} at {c.level:g} (seed {c.seed}, {view.n_draws} draws)."
         ran = "; ".join(models.backend_notes()) if models is not None else ""
         lines = [*self._image_notes, text, f"Labels by {ran}." if ran else "", note]
         self.status.setText("\n".join(line for line in lines if line))
