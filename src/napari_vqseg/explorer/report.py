@@ -137,14 +137,61 @@ def sweep_metrics(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return names
 
 
+_METRIC_LABELS = {
+    "dice_mean": "Dice, mean over classes",
+    "changed_fraction": "share of pixels changed from the clean image",
+    "disagreement_fraction": "share of pixels that differ from the reference model",
+    "latent_variance": "latent variance (mean)",
+    "quantized_variance": "quantised latent variance (mean)",
+    "flip_rate": "code flips (share of codes)",
+}
+
+
+def metric_label(name: str) -> str:
+    """A sweep column in words: ``"dice_lungs"`` -> ``"Dice lungs"``, ``"flip_rate_skip0"``
+    -> ``"code flips (share of codes), skip0"``; an unknown column is returned as it is."""
+    if name in _METRIC_LABELS:
+        return _METRIC_LABELS[name]
+    for base, text in _METRIC_LABELS.items():
+        if base != "dice_mean" and name.startswith(base + "_"):
+            return f"{text}, {name[len(base) + 1 :]}"
+    for prefix, text in (("dice_", "Dice "), ("hd95_", "HD95 ")):
+        if name.startswith(prefix):
+            return text + name[len(prefix) :]
+    return name
+
+
+def sweep_title(rows: Sequence[Mapping[str, Any]], image: str = "") -> str:
+    """What a sweep plot rests on: ``"chest.png: one image, seed 0, 2 draws per level"``."""
+    seeds = sorted({r["seed"] for r in rows if "seed" in r})
+    draws = sorted({r["n_draws"] for r in rows if "n_draws" in r})
+    parts = ["one image"]
+    if seeds:
+        parts.append(f"seed {', '.join(map(str, seeds))}")
+    if draws:
+        parts.append(f"{'/'.join(map(str, draws))} draw{'s' if draws[-1] != 1 else ''} per level")
+    text = ", ".join(parts)
+    return f"{image}: {text}" if image else text[0].upper() + text[1:]
+
+
+def export_failure(err: OSError, folder: str | Path) -> str:
+    """A failed export in plain words (no traceback): what could not be written and why."""
+    reason = err.strerror or str(err)
+    where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+    return (f"Could not write the report to {folder}: {reason}{where}. Choose a folder you can "
+            "write to, with free space.")  # fmt: skip
+
+
 def draw_sweep(
     figure: Any,
     rows: Sequence[Mapping[str, Any]],
     metric: str,
     units: str = "",
     legend: Mapping[str, Any] | None = None,
+    image: str = "",
 ) -> None:
-    """Plot ``metric`` vs level, one line per model in its colour (napari's dark theme).
+    """Plot ``metric`` vs level, one line per model in its colour (napari's dark theme), titled
+    with what it rests on (:func:`sweep_title`: one image, its seed and draws).
 
     Args:
         figure: a matplotlib ``Figure`` (cleared first).
@@ -152,6 +199,7 @@ def draw_sweep(
         metric: a column of the rows.
         units: the level's units (axis label).
         legend: ``{key: MemberInfo}`` (names and colours; default the key and matplotlib's).
+        image: the image's name for the title.
     """
     figure.clear()
     figure.set_facecolor(DARK["bg"])
@@ -166,7 +214,9 @@ def draw_sweep(
                 color=getattr(info, "colour", None))  # fmt: skip
     kind = rows[0]["kind"] if rows else ""
     ax.set_xlabel(f"{kind} level ({units})" if units else f"{kind} level", color=DARK["fg"])
-    ax.set_ylabel(metric.replace("hd95_", "HD95 ").replace("dice_", "Dice "), color=DARK["fg"])
+    ax.set_ylabel(metric_label(metric), color=DARK["fg"])
+    if rows:
+        ax.set_title(sweep_title(rows, image), color=DARK["fg"], fontsize=9)
     ax.tick_params(colors=DARK["fg"])
     for spine in ax.spines.values():
         spine.set_color(DARK["grid"])
@@ -232,6 +282,7 @@ def export_report(
     if view is not None:
         rows = export_rows(view, settings.latent, legend)
         written.append(write_csv(folder / "metrics.csv", rows, first=METRICS_FIRST))
+    image_name = str(((extra or {}).get("image") or {}).get("layer") or "")
     if sweep:
         written.append(write_csv(folder / "sweep.csv", sweep, first=("kind", "level", "model")))
         from matplotlib.figure import Figure
@@ -240,7 +291,7 @@ def export_report(
             m for m in sweep_metrics(sweep) if m.startswith(("dice", "hd95", "flip"))
         ] or ["changed_fraction"]:
             fig = Figure(figsize=(5, 3.5), dpi=100)
-            draw_sweep(fig, sweep, metric, units, legend)
+            draw_sweep(fig, sweep, metric, units, legend, image_name)
             fig.savefig(folder / f"sweep_{metric}.png", facecolor=fig.get_facecolor())
             written.append(folder / f"sweep_{metric}.png")
     if screenshot is not None:

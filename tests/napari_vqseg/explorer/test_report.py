@@ -141,3 +141,21 @@ def test_with_a_ground_truth_the_export_has_no_answers_meant_for_its_absence(vie
     values = model_values(view)
     assert all("clean_agreement" not in v and "area_ring" not in v for v in values.values())
     assert all("area_units" not in r for r in export_rows(view))
+
+
+def test_sweep_metrics_are_named_in_words_and_the_plot_says_one_image_one_seed() -> None:
+    from matplotlib.figure import Figure
+
+    from napari_vqseg.explorer.report import metric_label, sweep_title
+
+    assert metric_label("dice_lungs") == "Dice lungs" and metric_label("hd95_heart") == "HD95 heart"
+    assert metric_label("dice_mean") == "Dice, mean over classes"
+    assert metric_label("flip_rate_skip0") == "code flips (share of codes), skip0"
+    assert metric_label("something_new") == "something_new"
+    rows = [{"kind": "gaussian", "level": lv, "model": "m", "seed": 4, "n_draws": 2,
+             "changed_fraction": 0.1} for lv in (0.0, 10.0)]  # fmt: skip
+    assert sweep_title(rows, "chest.png") == "chest.png: one image, seed 4, 2 draws per level"
+    fig = Figure()
+    draw_sweep(fig, rows, "changed_fraction", "%", image="chest.png")
+    assert fig.axes[0].get_title() == "chest.png: one image, seed 4, 2 draws per level"
+    assert fig.axes[0].get_ylabel() == "share of pixels changed from the clean image"

@@ -21,8 +21,14 @@ def choose_files(widget: Any) -> None:
 def choose_export(widget: Any) -> None:
     """Pick a folder and export the report there."""
     folder = QFileDialog.getExistingDirectory(widget, "Export report to folder")
-    if folder:
+    if not folder:
+        return
+    try:
         widget.export(folder)
+    except OSError as err:  # a plain message, never a traceback
+        from napari_vqseg.explorer.report import export_failure
+
+        widget.report_problem(export_failure(err, folder))
 
 
 def choose_import(widget: Any) -> None:

@@ -4,6 +4,7 @@ a stacked canvas, each model's mask colour (text from :mod:`napari_vqseg.explore
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QLabel, QWidget
@@ -33,3 +34,13 @@ class ClassLegend(QLabel):
         if text != self.text():
             self.setText(text)
         self.setVisible(bool(text))
+
+    def sync(self, session: Any, layers: Any, stacked: bool) -> None:
+        """Give ``layers`` (:class:`~napari_vqseg.explorer.layers.ExplorerLayers`) the classes
+        of the set on screen (the one that ran, else the loaded one) and show its legend."""
+        models = session.shown_set() or session.loaded()
+        classes = dict(getattr(models, "classes", None) or {})
+        layers.classes = classes
+        legend = session.shown_legend()
+        shown = [(legend[k].name, legend[k].colour) for k in layers.keys if k in legend]
+        self.show_legend(getattr(models, "name", ""), classes, shown, stacked)

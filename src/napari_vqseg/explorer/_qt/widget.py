@@ -38,6 +38,7 @@ from napari_vqseg.explorer._qt.controls import ControlsPanel
 from napari_vqseg.explorer._qt.legend import ClassLegend
 from napari_vqseg.explorer._qt.metrics_table import MetricsTable
 from napari_vqseg.explorer._qt.nonfinite import ReplaceOffer
+from napari_vqseg.explorer._qt.orientation import AxialView
 from napari_vqseg.explorer.layers import ExplorerLayers
 from napari_vqseg.explorer.session import ExplorerSession, Step
 from napari_vqseg.explorer.settings import ExplorerSettings
@@ -115,7 +116,7 @@ class RobustnessExplorer(QWidget):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.run_now)
         self.controls.changed.connect(self.schedule)
-        self._axial_for: int | None = None
+        self._axial = AxialView(napari_viewer)
         self._image_notes: list[str] = []
         self._checked: tuple[tuple[int, int, bool], Any] | None = None
         self.controls.image.currentIndexChanged.connect(self._axial_view)
@@ -263,29 +264,9 @@ class RobustnessExplorer(QWidget):
         return int(min(max(round(z), 0), layer.data.shape[-1] - 1))
 
     def _axial_view(self, *_: Any) -> None:
-        """Axial slices of a volume (slider over its last axis, anterior up), once per layer;
-        back to napari's default view (rows down, columns right) when a 2D image is chosen
-        after a volume, so an X-ray is never shown transposed or upside down."""
-        layer = self.controls.current_image_layer()
-        if self._closed or layer is None:
-            return
-        if layer.ndim == 2:
-            if self._axial_for is not None:
-                self._axial_for = None
-                self.viewer.dims.order = tuple(range(self.viewer.dims.ndim))
-                self._orient(("down", "right"))
-            return
-        if layer.ndim != 3 or self.viewer.dims.ndim != 3 or self._axial_for == id(layer):
-            return
-        self._axial_for = id(layer)
-        self.viewer.dims.order = (2, 1, 0)
-        self._orient(("up", "right"))
-
-    def _orient(self, orientation: tuple[str, str]) -> None:
-        scene = getattr(self.viewer, "scene", None)  # napari >= 0.9; .camera before
-        camera = scene.camera if scene is not None else self.viewer.camera
-        with contextlib.suppress(AttributeError, ValueError):
-            camera.orientation2d = orientation
+        """Axial slices for a volume, napari's default view for a 2D image (:class:`AxialView`)."""
+        if not self._closed:
+            self._axial.follow(self.controls.current_image_layer())
 
     def start_sweep(self) -> Job | None:
         """Run a level sweep of the current corruption (metric vs level, every model)."""
@@ -305,9 +286,8 @@ class RobustnessExplorer(QWidget):
         self.status.setText(step.message)
         if step.action != "start":
             return None
-        self.progress.setRange(0, step.total)
-        self.progress.setValue(0)
-        self._start(step.job, self._on_sweep, determinate=True)
+        self.sweep_button.setEnabled(False)  # one sweep at a time; Cancel stops it
+        self._start(step.job, self._on_sweep)  # busy until the first level is done
         return step.job
 
     def export(self, folder: str | Path) -> list[Path]:
@@ -355,7 +335,11 @@ class RobustnessExplorer(QWidget):
     def _on_finished(self, worker: Any, job: Job) -> None:
         self._workers.discard(worker)
         self.session.finished(job)
-        if not self._closed and not self.session.busy:
+        if self._closed:
+            return
+        if job.kind == "sweep" and self.session.jobs.live(job.key, "sweep") is None:
+            self.sweep_button.setEnabled(True)
+        if not self.session.busy:
             self._set_busy(False)
 
     def _on_result(self, layer: Any, gt_layer: Any, job: Job, outcome: tuple[str, Any]) -> None:
@@ -391,13 +375,22 @@ class RobustnessExplorer(QWidget):
             self._report_error(step.error)
         elif step.action == "show":
             rows = self.session.sweep_rows
-            self._plot_dock().set_rows(rows, self.session.sweep_units, self.session.legend())
+            layer = self.controls.current_image_layer()
+            self._plot_dock().set_rows(rows, self.session.sweep_units, self.session.legend(),
+                                       "" if layer is None else layer.name)  # fmt: skip
             self.status.setText(step.message)
 
     def _on_sweep_progress(self, done: int, total: int) -> None:
         if not self._closed:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
+
+    def report_problem(self, text: str) -> None:
+        """A problem in plain words: the status line and one notification."""
+        from napari.utils.notifications import show_error
+
+        self.status.setText(text)
+        show_error(f"Robustness Explorer: {text}")
 
     def _report_error(self, err: BaseException | None) -> None:
         from napari.utils.notifications import show_error
@@ -409,13 +402,7 @@ class RobustnessExplorer(QWidget):
     def sync_legend(self) -> None:
         """The class colours of the set on screen for the layers, and the legend under the
         status (each model's mask colour too when the layers are stacked)."""
-        models = self.session.shown_set() or self.session.loaded()
-        classes = dict(getattr(models, "classes", None) or {})
-        self.layers.classes = classes
-        stacked = not self.controls.side_by_side.isChecked()
-        legend = self.session.shown_legend()
-        shown = [(legend[k].name, legend[k].colour) for k in self.layers.keys if k in legend]
-        self.legend.show_legend(getattr(models, "name", ""), classes, shown, stacked)
+        self.legend.sync(self.session, self.layers, not self.controls.side_by_side.isChecked())
 
     def _show(self, view: Any, layer: Any, gt_layer: Any | None) -> None:
         before = {id(lay) for lay in self.layers.all()}
@@ -425,6 +412,8 @@ class RobustnessExplorer(QWidget):
         self.layers.show(view, layer, gt_layer, legend, settings.latent)
         if {id(lay) for lay in self.layers.all()} != before:
             self._arrange()
+            if layer in self.viewer.layers:  # napari makes a new layer active: a result layer
+                self.viewer.layers.selection.active = layer  # must not be painted by mistake
         if not before:
             self.viewer.reset_view()
         self.metrics.show_view(view, legend, settings.latent)
@@ -452,7 +441,8 @@ class RobustnessExplorer(QWidget):
 
         if self.plot is None:
             self.plot = SweepPlot()
-            self.viewer.window.add_dock_widget(self.plot, name="Robustness sweep", area="right")
+            # below the canvas: beside the explorer it squeezed the explorer's labels
+            self.viewer.window.add_dock_widget(self.plot, name="Robustness sweep", area="bottom")
         return self.plot
 
     def _set_busy(self, busy: bool) -> None:

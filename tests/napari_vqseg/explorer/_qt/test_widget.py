@@ -31,6 +31,8 @@ def test_first_result_makes_layers_with_the_image_geometry(explorer) -> None:
     np.testing.assert_allclose(np.asarray(latent.data.shape) * latent.scale, (32.0, 32.0), rtol=0.1)
     assert viewer.canvas.grid.enabled
     assert explorer.metrics.rowCount() == 2
+    # the user's image stays the active layer: no result layer is there to be painted into
+    assert "vqseg_role" not in viewer.layers.selection.active.metadata
     # which backend ran the label passes is said (the suite runs eager torch: conftest)
     assert "Labels by torch" in explorer.status.text() and "eager" in explorer.status.text()
 
@@ -84,11 +86,26 @@ def test_metrics_change_with_level_and_revisits_come_from_the_cache(explorer, qt
 
 
 def test_sweep_plots_and_can_be_cancelled(explorer, qtbot) -> None:
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QDockWidget
+
     job = explorer.start_sweep()
     assert job is not None
+    assert not explorer.sweep_button.isEnabled()  # one sweep at a time
+    assert explorer.progress.maximum() == 0  # busy, not a bar stuck at 0 before the first level
     qtbot.waitUntil(lambda: bool(explorer.sweep_rows), timeout=60000)
+    qtbot.waitUntil(lambda: explorer.sweep_button.isEnabled(), timeout=5000)
     assert {r["model"] for r in explorer.sweep_rows} == {"unet", "vqunet"}
-    assert explorer.plot is not None and explorer.plot.metric.count() > 0
+    plot = explorer.plot
+    assert plot is not None and plot.metric.count() > 0
+    texts = [plot.metric.itemText(i) for i in range(plot.metric.count())]
+    assert "Dice, mean over classes" in texts and not any("_" in t for t in texts)  # words
+    assert "one image, seed 0" in plot.figure.axes[0].get_title()
+    dock = plot
+    while not isinstance(dock, QDockWidget):
+        dock = dock.parent()
+    main = explorer.viewer.window._qt_window
+    assert main.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea  # not beside
     explorer.session.sweep_rows = []
     job = explorer.start_sweep()
     explorer.cancel()
@@ -183,6 +200,8 @@ def test_worker_errors_reach_the_user_without_crashing(explorer, qtbot, monkeypa
     explorer.controls.level.setValue(17.0)
     qtbot.waitUntil(lambda: bool(shown), timeout=10000)
     assert "model exploded" in shown[0] and "model exploded" in explorer.status.text()
+    qtbot.wait(300)
+    assert len(shown) == 1  # one notification per error, not two
 
 
 # ---- three models (each setup adds 19 layers: about 10 s here, so few tests check a lot) ------

@@ -1,0 +1,39 @@
+"""How the explorer orients the viewer: axial slices of a volume, napari's default for 2D."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+
+class AxialView:
+    """Axial slices of a volume (slider over its last axis, anterior up), set once per layer;
+    back to napari's default view (rows down, columns right) when a 2D image is chosen after a
+    volume, so an X-ray is never shown transposed or upside down."""
+
+    def __init__(self, viewer: Any) -> None:
+        self.viewer = viewer
+        self.volume: int | None = None
+        """``id`` of the volume layer the axial view was set for, else ``None``."""
+
+    def follow(self, layer: Any | None) -> None:
+        """Orient the viewer for the chosen image ``layer``."""
+        if layer is None:
+            return
+        if layer.ndim == 2:
+            if self.volume is not None:
+                self.volume = None
+                self.viewer.dims.order = tuple(range(self.viewer.dims.ndim))
+                self._orient(("down", "right"))
+            return
+        if layer.ndim != 3 or self.viewer.dims.ndim != 3 or self.volume == id(layer):
+            return
+        self.volume = id(layer)
+        self.viewer.dims.order = (2, 1, 0)
+        self._orient(("up", "right"))
+
+    def _orient(self, orientation: tuple[str, str]) -> None:
+        scene = getattr(self.viewer, "scene", None)  # napari >= 0.9; .camera before
+        camera = scene.camera if scene is not None else self.viewer.camera
+        with contextlib.suppress(AttributeError, ValueError):
+            camera.orientation2d = orientation
