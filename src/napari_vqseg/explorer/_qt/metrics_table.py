@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from qtpy.QtGui import QColor, QIcon, QPixmap
@@ -51,38 +51,53 @@ class MetricsTable(QTableWidget):
         """
         classes = scored_classes(view)
         units = view.hd95_units
-        headers: list[tuple[str, str]] = []
-        for c in classes:
-            headers += [(f"Dice\n{c}", f"Dice of {c} against the ground truth (draw 0)"),
-                        (f"HD95 {units}\n{c}", f"95th-percentile Hausdorff distance of {c}, {units}")]  # fmt: skip
-        if not classes:
-            ref_name = getattr((legend or {}).get(view.reference), "name", None) or view.reference
-            headers.append((f"agrees with\n{ref_name}",
-                            f"no ground truth: Dice of each model's mask against {ref_name}'s "
-                            "(mean over its classes); low values: the models disagree"))  # fmt: skip
-            headers.append(("agrees with\nclean image",
-                            "no ground truth: Dice of each model's mask against its own mask of "
-                            "the clean (uncorrupted) image, mean over its classes; 1 = the "
-                            "corruption changed nothing"))  # fmt: skip
-            what, size_units = getattr(view, "size_name", "area"), getattr(view, "size_units", "")
-            for c in sized_classes(view):
-                headers.append((f"{c}\n{what} {size_units}",
-                                f"{what} of {c} in each model's mask, {size_units}"
-                                + (" (the image gave no spacing)" if size_units in ("px", "voxels")
-                                   else "")))  # fmt: skip
-        headers += [("latent\nvariance", f"mean variance of the {latent} latent across the draws"),
-                    ("code\nflips", f"share of {latent} codes that differ from the clean image's")]  # fmt: skip
-        typical = getattr(view, "typicality", None) or {}
-        if typical:
-            headers.append(("typical\n(percentile)", "where this image's bottleneck features fall "
-                            "among the training images' (above 99: unusual for this model, "
-                            "results may be unreliable)"))  # fmt: skip
         values_of = model_values(view, latent, legend)
         state = getattr(view, "latent_state", "done")
+        typical = getattr(view, "typicality", None) or {}
+        columns: list[tuple[str, str, Cell]] = []
+
+        def value(name: str, digits: int = 3) -> Cell:
+            return lambda key, mv: (_cell(values_of[key][name], digits), "")
+
+        for c in classes:
+            columns += [(f"Dice\n{c}", f"Dice of {c} against the ground truth (draw 0)",
+                         value(f"dice_{c}")),
+                        (f"HD95 {units}\n{c}", f"95th-percentile Hausdorff distance of {c}, {units}",
+                         value(f"hd95_{c}", 1))]  # fmt: skip
+        if not classes:
+            ref_name = getattr((legend or {}).get(view.reference), "name", None) or view.reference
+            columns.append((f"agrees with\n{ref_name}",
+                            f"no ground truth: Dice of each model's mask against {ref_name}'s "
+                            "(mean over its classes); low values: the models disagree",
+                            value("agreement")))  # fmt: skip
+            columns.append(("agrees with\nclean image",
+                            "no ground truth: Dice of each model's mask against its own mask of "
+                            "the clean (uncorrupted) image, mean over its classes; 1 = the "
+                            "corruption changed nothing", _clean_cell(values_of, state)))  # fmt: skip
+        if typical and not classes:  # the image's own reading next to the answers without GT
+            columns.append(_typical_column(typical))
+        if not classes:
+            what, size_units = getattr(view, "size_name", "area"), getattr(view, "size_units", "")
+            unknown = " (the image gave no spacing)" if size_units in ("px", "voxels") else ""
+            for c in sized_classes(view):
+                columns.append((f"{c}\n{what} {size_units}",
+                                f"{what} of {c} in each model's mask, {size_units}{unknown}",
+                                _size_cell(values_of, size_column(view, c))))  # fmt: skip
+        for name, head, tip, digits in (
+            ("latent_variance", "latent\nvariance",
+             f"mean variance of the {latent} latent across the draws", 4),
+            ("flip_rate", "code\nflips", f"share of {latent} codes that differ from the clean image's", 3),
+        ):  # fmt: skip
+            cell = value(name, digits)
+            if state in LATENT_CELLS:  # latents still running, or not computed while hidden
+                cell = _fixed(*LATENT_CELLS[state])
+            columns.append((head, tip, cell))
+        if typical and classes:
+            columns.append(_typical_column(typical))
         self.clear()
-        self.setColumnCount(len(headers))
+        self.setColumnCount(len(columns))
         self.setRowCount(len(view.models))
-        for col, (text, tip) in enumerate(headers):
+        for col, (text, tip, _) in enumerate(columns):
             item = QTableWidgetItem(text)
             item.setToolTip(tip)
             self.setHorizontalHeaderItem(col, item)
@@ -96,36 +111,50 @@ class MetricsTable(QTableWidget):
             head.setToolTip(f"{name} ({key})" + ("; reference" if key == view.reference else ""))
             self.setVerticalHeaderItem(row, head)
             values = values_of[key]
-            cells: list[str] = []
-            tips: list[str] = []
-            for c in classes:
-                cells += [_cell(values[f"dice_{c}"]), _cell(values[f"hd95_{c}"], 1)]
-            if not classes:
-                pending = state == "pending" and getattr(mv, "clean_labels", 0) is None
-                cells += [_cell(values["agreement"]),
-                          "…" if pending else _cell(values["clean_agreement"])]  # fmt: skip
-                tips += ["", "comparing with the clean image..." if pending else ""]
-                cells += [_size(values[size_column(view, c)]) for c in sized_classes(view)]
-            cells += [_cell(values["latent_variance"], 4), _cell(values["flip_rate"])]
-            tips = [*tips, *[""] * (len(cells) - len(tips))]
-            if state in LATENT_CELLS:  # latents still running, or not computed while hidden
-                cells[-2:] = [LATENT_CELLS[state][0]] * 2
-                tips[-2:] = [LATENT_CELLS[state][1]] * 2
-            if typical:
-                t = typical.get(key)
-                cells.append("–" if t is None else f"{t['percentile']:.0f}")
-                tips.append("no reference for this model" if t is None else t["reading"])
             self.values[key] = {k: v for k, v in values.items() if k != "typicality_reading"}
-            for col, text in enumerate(cells):
+            for col, (_, _, cell) in enumerate(columns):
+                text, tip = cell(key, mv)
                 item = QTableWidgetItem(text)
                 if text == NOT_AVAILABLE:
                     item.setToolTip("undefined for this run (e.g. a class absent from both "
                                     "masks, or a network without this latent)")  # fmt: skip
-                if tips[col]:
-                    item.setToolTip(tips[col])
-                    if tips[col].startswith("unusual"):
+                if tip:
+                    item.setToolTip(tip)
+                    if tip.startswith("unusual"):
                         item.setForeground(QColor("#ff6b6b"))
                 self.setItem(row, col, item)
+
+
+Cell = Callable[[str, Any], tuple[str, str]]
+"""A column's cell of one model (key, model view): its text and tooltip."""
+
+
+def _typical_column(typical: Mapping[str, Any]) -> tuple[str, str, Cell]:
+    def cell(key: str, _mv: Any) -> tuple[str, str]:
+        t = typical.get(key)
+        if t is None:
+            return "–", "no reference for this model"
+        return f"{t['percentile']:.0f}", t["reading"]
+
+    return ("typical\n(percentile)", "where this image's bottleneck features fall among the "
+            "training images' (above 99: unusual for this model, results may be unreliable)", cell)  # fmt: skip
+
+
+def _clean_cell(values_of: Mapping[str, Any], state: str) -> Cell:
+    def cell(key: str, mv: Any) -> tuple[str, str]:
+        if state == "pending" and getattr(mv, "clean_labels", 0) is None:
+            return "…", "comparing with the clean image..."
+        return _cell(values_of[key]["clean_agreement"]), ""
+
+    return cell
+
+
+def _size_cell(values_of: Mapping[str, Any], column: str) -> Cell:
+    return lambda key, _mv: (_size(values_of[key][column]), "")
+
+
+def _fixed(text: str, tip: str) -> Cell:
+    return lambda _key, _mv: (text, tip)
 
 
 LATENT_CELLS = {
