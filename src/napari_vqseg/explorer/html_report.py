@@ -79,7 +79,7 @@ def write_html_report(
         f"{_e(_draws_text(doc))}; device {_e(str(doc.get('device', 'n/a')))}. "
         "One image: these numbers describe this image only, not a dataset.</p>",
     ]
-    parts += _warnings(doc, units)
+    parts += _warnings(doc, units, rows)
     shot = next((f for f in files if f.name == "screenshot.png"), None)
     if shot is not None and shot.is_file():
         parts += ["<h2>Screenshot</h2>", _img(shot, f"the viewer with {image_name}")]
@@ -125,10 +125,16 @@ def _cell(value: Any, digits: int = 3) -> str:
     return f'<td class="text">{_e(value)}</td>'
 
 
-def _warnings(doc: Mapping[str, Any], units: str) -> list[str]:
+def _warnings(doc: Mapping[str, Any], units: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
     notes = [str(n) for n in doc.get("warnings") or []]
     if units == "px":
-        notes.append("The image file gave no pixel spacing: HD95 is in pixels, not millimetres.")
+        what = [w for w, there in (("HD95", any("hd95" in r for r in rows)),
+                                   ("areas", any(r.get("area_units") == "px" for r in rows)),
+                                   ("volumes", any(r.get("volume_units") == "voxels" for r in rows)))
+                if there] or ["HD95"]  # fmt: skip
+        shown = " and ".join(what)
+        notes.append(f"The image file gave no pixel spacing: {shown} {'is' if shown == 'HD95' else 'are'} "
+                     "in pixels, not millimetres.")  # fmt: skip
     if not notes:
         return []
     items = "".join(f"<li>{_e(n)}</li>" for n in notes)
@@ -166,16 +172,7 @@ def _metrics(
         if has_class:
             cells += f'<td class="text">{_e(r.get("class", ""))}</td>'
         for c in columns:
-            digits = (
-                1
-                if c == "hd95" or c in sizes
-                else 0
-                if c == "typicality_percentile"
-                else 4
-                if c == "latent_variance"
-                else 3
-            )
-            cell = _cell(r.get(c), digits)
+            cell = _cell(r.get(c), _digits(c, sizes))
             if c == "typicality_percentile" and str(r.get("typicality_reading", "")).startswith(
                 "unusual"
             ):
@@ -183,6 +180,7 @@ def _metrics(
             cells += cell
         body.append(f"<tr>{cells}</tr>")
     reference = getattr(view, "reference", None) or _first(rows, "reference")
+    reference = getattr((legend or {}).get(reference), "name", None) or reference
     notes = []
     if any("dice" in r for r in rows):
         notes.append("Dice and HD95 against the ground truth, draw 0.")
@@ -200,6 +198,13 @@ def _metrics(
         f"<table><tr>{head}</tr>{''.join(body)}</table>",
         *(f"<p>{_e(n)}</p>" for n in notes),
     ]
+
+
+def _digits(column: str, sizes: Mapping[str, str]) -> int:
+    """Decimals of a metric column: pixel counts whole, mm² and HD95 to 0.1, variances to 1e-4."""
+    if column in sizes:
+        return 0 if sizes[column].endswith(("(px)", "(voxels)")) else 1
+    return {"hd95": 1, "typicality_percentile": 0, "latent_variance": 4}.get(column, 3)
 
 
 def _size_headers(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:

@@ -139,8 +139,8 @@ def sweep_metrics(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 _METRIC_LABELS = {
     "dice_mean": "Dice, mean over classes",
-    "changed_fraction": "share of pixels changed from the clean image",
-    "disagreement_fraction": "share of pixels that differ from the reference model",
+    "changed_fraction": "changed vs clean image (share of pixels)",
+    "disagreement_fraction": "differs from reference (share of pixels)",
     "latent_variance": "latent variance (mean)",
     "quantized_variance": "quantised latent variance (mean)",
     "flip_rate": "code flips (share of codes)",
@@ -287,9 +287,12 @@ def export_report(
         written.append(write_csv(folder / "sweep.csv", sweep, first=("kind", "level", "model")))
         from matplotlib.figure import Figure
 
+        names = sweep_metrics(sweep)
+        scored = any(m.startswith("dice") for m in names)  # else: change from the clean image
         for metric in [
-            m for m in sweep_metrics(sweep) if m.startswith(("dice", "hd95", "flip"))
-        ] or ["changed_fraction"]:
+            m for m in names
+            if m.startswith(("dice", "hd95", "flip")) or (m == "changed_fraction" and not scored)
+        ] or ["changed_fraction"]:  # fmt: skip
             fig = Figure(figsize=(5, 3.5), dpi=100)
             draw_sweep(fig, sweep, metric, units, legend, image_name)
             fig.savefig(folder / f"sweep_{metric}.png", facecolor=fig.get_facecolor())

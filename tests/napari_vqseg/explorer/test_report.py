@@ -117,7 +117,13 @@ def test_without_ground_truth_the_export_has_agreement_and_na(tmp_path, tiny_tri
     request = RunRequest(tiny_trio, image, None, Corruption("gaussian", 10.0, 0), 2, "cpu")
     view = with_clean_labels(view, request)
     settings = ExplorerSettings(models="tiny-trio", kind="gaussian", level=10.0, n_draws=2)
-    export_report(tmp_path, settings, models=tiny_trio, view=view, legend=legend_of(tiny_trio))
+    sweep = [{"kind": "gaussian", "level": lv, "model": m, "seed": 0, "n_draws": 2,
+              "changed_fraction": lv / 100, "flip_rate": 0.1}
+             for lv in (0.0, 10.0) for m in tiny_trio.keys]  # fmt: skip
+    files = export_report(tmp_path, settings, models=tiny_trio, view=view, sweep=sweep,
+                          legend=legend_of(tiny_trio))  # fmt: skip
+    # without a ground truth the change from the clean image is plotted too
+    assert {"sweep_changed_fraction.png", "sweep_flip_rate.png"} <= {f.name for f in files}
     with open(tmp_path / "metrics.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["model"] for r in rows] == ["unet", "vqunet", "vqcopy"]
@@ -132,7 +138,10 @@ def test_without_ground_truth_the_export_has_agreement_and_na(tmp_path, tiny_tri
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "agrees with reference" in page and "n/a" in page  # the UNet has no code flips
     assert "agrees with its clean-image mask" in page and "ring area (px)" in page
-    assert "no pixel spacing" in page  # HD95 units px said as a warning
+    assert "no pixel spacing: areas are in pixels" in page  # what is shown, in its units
+    assert "against UNet&#x27;s" in page  # the reference by its display name, not its key
+    ring = float(rows[0]["area_ring"])
+    assert f"<td>{ring:.0f}</td>" in page  # a pixel count is whole
 
 
 def test_with_a_ground_truth_the_export_has_no_answers_meant_for_its_absence(view) -> None:
@@ -158,4 +167,4 @@ def test_sweep_metrics_are_named_in_words_and_the_plot_says_one_image_one_seed()
     fig = Figure()
     draw_sweep(fig, rows, "changed_fraction", "%", image="chest.png")
     assert fig.axes[0].get_title() == "chest.png: one image, seed 4, 2 draws per level"
-    assert fig.axes[0].get_ylabel() == "share of pixels changed from the clean image"
+    assert fig.axes[0].get_ylabel() == "changed vs clean image (share of pixels)"

@@ -1,13 +1,23 @@
-"""How the explorer orients the viewer: axial slices of a volume, napari's default for 2D."""
+"""How the explorer orients the viewer: axial slices of a volume, napari's default for 2D.
+
+Our reader gives volumes in RAS+ order (index 0 towards the patient's right, 1 anterior, 2
+superior). Axial slices are shown as radiologists read them: anterior up and the patient's
+right on the viewer's **left** (radiological convention; with "right" the heart and liver of a
+CT appeared on the wrong sides).
+"""
 
 from __future__ import annotations
 
 import contextlib
 from typing import Any
 
+RADIOLOGICAL = ("up", "left")
+"""napari ``camera.orientation2d`` of an axial RAS+ slice: anterior up, patient's right left."""
+
 
 class AxialView:
-    """Axial slices of a volume (slider over its last axis, anterior up), set once per layer;
+    """Axial slices of a volume (slider over its last axis, anterior up, the patient's right on
+    the viewer's left), set once per layer;
     back to napari's default view (rows down, columns right) when a 2D image is chosen after a
     volume, so an X-ray is never shown transposed or upside down."""
 
@@ -30,7 +40,7 @@ class AxialView:
             return
         self.volume = id(layer)
         self.viewer.dims.order = (2, 1, 0)
-        self._orient(("up", "right"))
+        self._orient(RADIOLOGICAL)
 
     def _orient(self, orientation: tuple[str, str]) -> None:
         scene = getattr(self.viewer, "scene", None)  # napari >= 0.9; .camera before

@@ -10,8 +10,8 @@ soon as that slice is final. A slider move is progressive (:mod:`._qt.stages`): 
 mask and the metrics show from the ``yielded`` signal first, the latent maps follow with the
 result ("computing latents..." meanwhile), and while no latent layer is visible no latent work
 runs (making one visible again computes them). Choosing a volume sets the axial view (slider
-over the last axis, anterior up). Every decision (what to run, cache, de-duplication,
-staleness) is the session's.
+over the last axis, anterior up, the patient's right on the left). Every decision (what to
+run, cache, de-duplication, staleness) is the session's.
 """
 
 from __future__ import annotations

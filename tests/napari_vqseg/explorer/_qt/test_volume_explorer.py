@@ -34,6 +34,8 @@ def test_ct_volume_axial_view_focus_first_and_slice_latents(make_napari_viewer, 
     assert tuple(viewer.dims.order) == (0, 1, 2)
     widget = _explorer(viewer)
     assert tuple(viewer.dims.order) == (2, 1, 0)  # the explorer set the axial view itself
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
+    assert tuple(camera.orientation2d) == ("up", "left")  # anterior up, patient's right left
     image = viewer.layers[0]
     viewer.dims.set_current_step(2, 9)
     focus = widget.focus_slice(image)
