@@ -29,7 +29,7 @@ import numpy as np
 
 from napari_vqseg._layers import IMAGE_KEY
 from napari_vqseg.explorer.layout import SPACER, grid_plan, grid_shape, stacked_order
-from napari_vqseg.explorer.legend import class_colours, model_mask_colours
+from napari_vqseg.explorer.legend import class_colours, model_mask_colours, outline_colours
 from napari_vqseg.explorer.settings import BOTTLENECK
 
 if TYPE_CHECKING:
@@ -197,12 +197,11 @@ class ExplorerLayers:
         (``None`` without classes: napari's own colours)."""
         if not self.classes:
             return None
-        if what == "mask" and self.stacked:
-            return model_mask_colours(self.classes, self.colours.get(key) or "#f0f1f2")
-        colours = class_colours(self.classes)
         if what == "gt":
-            colours[None] = "#d0d0d0"  # a label the set does not name: still drawn
-        return colours
+            return outline_colours(self.classes)
+        if self.stacked:
+            return model_mask_colours(self.classes, self.colours.get(key) or "#f0f1f2")
+        return class_colours(self.classes)
 
     def paint(self) -> None:
         """Give every mask and ground-truth layer the colours of the current mode (class

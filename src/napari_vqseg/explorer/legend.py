@@ -1,10 +1,11 @@
 """Class colours, human class names and one colour per model (no Qt, no napari).
 
 Side by side (grid mode) every panel draws its model's mask in the **class colours** of
-:func:`class_colours`, the same in every panel, beside the ground truth's outline in those
-colours. Stacked on one canvas the masks would be indistinguishable that way, so each model's
-mask is drawn in **its own colour** (:func:`model_mask_colours`: the first class in the model's
-colour, the next ones lighter), and the ground-truth outline keeps the class colours. The
+:func:`class_colours`, the same in every panel, and the ground truth as an outline in a darker
+shade of them (:func:`outline_colours`: a class-coloured outline vanished on its own fill).
+Stacked on one canvas the masks would be indistinguishable that way, so each model's mask is
+drawn in **its own colour** (:func:`model_mask_colours`: the first class in the model's colour,
+the next ones lighter), and the ground-truth outline keeps its darker class colours. The
 legend (:func:`legend_entries`, :func:`legend_html`) says which is which, with the classes'
 human names: the brain pair's ``brain`` is brain tissue *outside* grey matter.
 """
@@ -16,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["CLASS_NOTES", "CLASS_PALETTE", "LegendEntry", "class_colours", "class_note",
-           "legend_entries", "legend_html", "model_mask_colours"]  # fmt: skip
+           "legend_entries", "legend_html", "model_mask_colours", "outline_colours"]  # fmt: skip
 
 CLASS_PALETTE = ("#3cb44b", "#ffe119", "#f032e6", "#46f0f0", "#bcf60c", "#e6beff",
                  "#9a6324", "#fabebe")  # fmt: skip
@@ -60,6 +61,15 @@ def class_colours(classes: Mapping[int, str]) -> dict[int | None, str]:
     return out
 
 
+def outline_colours(classes: Mapping[int, str]) -> dict[int | None, str]:
+    """The ground truth's outline colours: each class colour darkened (visible on its own fill
+    and on a bright X-ray); a label the set does not name in grey."""
+    fills = class_colours(classes)
+    out = {k: v if k in (None, 0) else _mix(v, "#000000", 0.45) for k, v in fills.items()}
+    out[None] = "#d0d0d0"
+    return out
+
+
 def model_mask_colours(classes: Mapping[int, str], colour: str) -> dict[int | None, str]:
     """A colour dict for one model's mask on a shared canvas: its first class in the model's
     colour, each further class mixed a step further towards white (so its classes stay
@@ -67,7 +77,7 @@ def model_mask_colours(classes: Mapping[int, str], colour: str) -> dict[int | No
     values = sorted(int(k) for k in classes if int(k) != 0)
     out: dict[int | None, str] = {None: _TRANSPARENT, 0: _TRANSPARENT}
     for i, v in enumerate(values):
-        out[v] = _towards_white(colour, 0.45 * i / max(len(values) - 1, 1))
+        out[v] = _mix(colour, "#ffffff", 0.45 * i / max(len(values) - 1, 1))
     return out
 
 
@@ -92,7 +102,7 @@ def legend_html(
         + (f" = {html.escape(e.note)}" if e.note else "")
         for e in entries
     )
-    where = "ground-truth outline" if stacked else "masks and ground-truth outline"
+    where = "ground truth: darker outline" if stacked else "masks; ground truth: darker outline"
     lines = [f"Classes ({where}): {classes}"]
     if stacked and models:
         shades = " (lighter: later classes)" if len(entries) > 1 else ""
@@ -105,10 +115,10 @@ def _swatch(colour: str) -> str:
     return f'<span style="color:{html.escape(colour)}">&#9632;</span>'
 
 
-def _towards_white(colour: str, amount: float) -> str:
-    """``colour`` (``#rrggbb``) mixed with white by ``amount`` in [0, 1]."""
-    text = colour.lstrip("#")
-    if len(text) != 6:
+def _mix(colour: str, other: str, amount: float) -> str:
+    """``colour`` (``#rrggbb``) mixed with ``other`` by ``amount`` in [0, 1]."""
+    a, b = colour.lstrip("#"), other.lstrip("#")
+    if len(a) != 6 or len(b) != 6:
         return colour
-    rgb = [int(text[i : i + 2], 16) for i in (0, 2, 4)]
-    return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in rgb)
+    pairs = [(int(a[i : i + 2], 16), int(b[i : i + 2], 16)) for i in (0, 2, 4)]
+    return "#" + "".join(f"{round(x + (y - x) * amount):02x}" for x, y in pairs)

@@ -29,6 +29,17 @@ def test_class_colours_are_distinct_and_background_is_transparent() -> None:
     assert "#ff0000" not in colours.values()  # the disagreement layers' red
 
 
+def test_the_ground_truth_outline_is_darker_than_the_fill_of_its_class() -> None:
+    from matplotlib.colors import to_rgb
+
+    from napari_vqseg.explorer.legend import outline_colours
+
+    fill, line = class_colours(BRAIN), outline_colours(BRAIN)
+    for v in (1, 2):
+        assert sum(to_rgb(line[v])) < sum(to_rgb(fill[v])) * 0.7
+    assert line[0] == "transparent" and line[None] != "transparent"  # unnamed labels still drawn
+
+
 def test_on_a_stacked_canvas_each_model_has_its_own_colour() -> None:
     unet, vq = model_mask_colours(BRAIN, "#ff8c42"), model_mask_colours(BRAIN, "#4fc3f7")
     assert unet[1] == "#ff8c42" and vq[1] == "#4fc3f7"

@@ -49,9 +49,12 @@ def test_grid_puts_unet_and_vqunet_layers_in_two_cells(explorer) -> None:
 
         return to_hex(viewer.layers[name].colormap.map(value))
 
-    # side by side: class colours, the same in both panels and in the ground truth's outline
-    first = colour("UNet · mask", 1)
-    assert first == colour("VQ-UNet · mask", 1) == colour("UNet · ground truth", 1)
+    # side by side: class colours, the same in both panels; the ground truth's outline darker
+    from napari_vqseg.explorer.legend import outline_colours
+
+    assert colour("UNet · mask", 1) == colour("VQ-UNet · mask", 1)
+    assert colour("UNet · ground truth", 1) == outline_colours({1: "ring", 2: "core"})[1]
+    assert colour("UNet · ground truth", 1) != colour("UNet · mask", 1)
     assert colour("UNet · mask", 1) != colour("UNet · mask", 2)
     assert "ring" in explorer.legend.text() and "one colour per model" not in explorer.legend.text()
     explorer.controls.side_by_side.setChecked(False)
