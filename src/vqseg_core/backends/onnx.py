@@ -224,10 +224,7 @@ class OnnxLogits:
         # Pad here, to the shape the network halves, and export only such shapes: a traced
         # pad + crop inside the graph came back wrong from ONNX Runtime (75 x 75 in, 5 x 5 out
         # on the ct-organs pair), and padded shapes need fewer exports.
-        padded_shape = getattr(self.model, "padded_shape", None)
-        pads: list[int] = []
-        if padded_shape is not None:
-            x, pads = pad_to(x, tuple(padded_shape(tuple(x.shape[2:]))))
+        x, pads = pad_to(x, self.input_shape(tuple(x.shape[2:])))
         shape = tuple(int(s) for s in x.shape[1:])
         array = x.detach().to("cpu", torch.float32).contiguous().numpy()
         (logits,) = self.session(shape).run(["logits"], {"image": array})
