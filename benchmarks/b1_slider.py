@@ -83,7 +83,7 @@ def run(quick: bool) -> dict[str, Any]:
 
     product(SEEN_LEVEL)  # the image seen once: the memo holds its per-image work
     naive(SEEN_LEVEL)  # warm-up
-    repeats = 4 if quick else 8
+    repeats = 3 if quick else 8
     levels = [10.0 + 0.5 * i for i in range(repeats)]  # every move at a level not seen before
     times: dict[str, list[float]] = {"masks": [], "full": [], "naive": [], "hidden": []}
     last: dict[str, Any] = {}

@@ -2,7 +2,8 @@
 
 Retired as a target (issue 13): on 2 CPU cores one float32 image already keeps both cores busy,
 so batching cannot pay; the number is still recorded. What users wait for is measured by B1b
-(the whole slider update, latents included, against the naive update).
+(the whole slider update, latents included, against the naive update). Full runs only
+(``FULL_ONLY``): ``make bench QUICK=1`` leaves it out.
 
 Product: :func:`vqseg_core.robustness.run_draws` (what ``analyse`` and ``vqseg-eval`` run:
 draws encoded ``batch_size`` at a time in float32, channels-last on this CPU) followed by
@@ -24,6 +25,7 @@ import numpy as np
 from benchmarks.common import chest_xray, interleaved_medians, result, torch_info, torch_profile
 
 ID = "B3"
+FULL_ONLY = True  # retired target: recorded by full runs, left out of --quick
 TARGET = 3.0
 N_DRAWS = 100
 BATCH = 8  # analyse()'s default

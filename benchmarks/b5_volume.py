@@ -47,13 +47,21 @@ FOCUS_TARGET = 0.20
 AGREEMENT = 0.999
 PATCH = (96, 96, 96)
 OVERLAP = 0.25
-QUICK_CROP = 160
+B5_CT_ENV = "VQSEG_B5_CT"  # set for the children by run(): the parent's copy of the volume
+QUICK_CROP = 96  # one window across, two down the 133 slices
 BACKEND = "torch"  # every child: eager torch, so both sides share one model function
 REPO = Path(__file__).resolve().parent.parent
 
 
 def load_ct(quick: bool) -> tuple[np.ndarray, tuple[float, ...], str]:
-    """The CT in HU ``(X, Y, Z)``, its spacing, and where it came from."""
+    """The CT in HU ``(X, Y, Z)``, its spacing, and where it came from.
+
+    Children read the parent's copy (``B5_CT_ENV``: an ``.npy`` of the array, spacing and source
+    beside it in ``.json``) instead of decompressing the NIfTI again."""
+    copy = os.environ.get(B5_CT_ENV)
+    if copy:
+        meta = json.loads(Path(copy).with_suffix(".json").read_text(encoding="utf-8"))
+        return np.load(copy), tuple(meta["spacing"]), meta["source"]
     dataset = REPO / "data" / "ct-organs" / "dataset.json"
     if dataset.exists():
         from vqseg_core.io import load_image
@@ -200,7 +208,7 @@ def _spawn(mode: str, quick: bool, folder: str) -> tuple[dict[str, Any], str]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--out", out]
     if quick:
         cmd.append("--quick")
-    env = {**os.environ, "VQSEG_BACKEND": BACKEND}
+    env = {**os.environ, "VQSEG_BACKEND": BACKEND, B5_CT_ENV: str(Path(folder) / "ct.npy")}
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"B5 child {mode} failed:\n{proc.stderr[-3000:]}")
@@ -254,8 +262,12 @@ def run(quick: bool) -> dict[str, Any]:
     """Time and measure ours vs MONAI in separate processes; check the labels agree."""
     _hu, _spacing, source = load_ct(quick)
     shape = tuple(int(n) for n in _hu.shape)
-    del _hu
     with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "ct.npy"
+        np.save(copy, _hu)
+        meta = {"spacing": list(_spacing), "source": source}
+        copy.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
+        del _hu
         results, files = {}, {}
         for mode in ("reference", "monai", "ours", "slice2d"):
             results[mode], files[mode] = _spawn(mode, quick, folder)

@@ -94,7 +94,7 @@ def run(quick: bool) -> dict[str, Any]:
     from vqseg_core.pretrained import load_pair
 
     load_before = list(os.getloadavg())
-    repeats = 3 if quick else 8
+    repeats = 2 if quick else 8
     image, _mask, spacing = chest_xray()
     cold = _cold_start(image, spacing)
     eager, fast = load_pair("chest-xray"), load_pair("chest-xray")

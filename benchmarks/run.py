@@ -3,7 +3,8 @@
     python benchmarks/run.py [--quick] [--only B1,B3] [--threads N] [--out benchmarks/results/latest.json]
 
 A benchmark module exposes ``ID = "B1"`` and ``run(quick: bool) -> dict`` (see
-``benchmarks/common.py``: ``result``). Each runs in its own subprocess, so imports, threads and
+``benchmarks/common.py``: ``result``); ``FULL_ONLY = True`` keeps it out of ``--quick`` runs
+unless ``--only`` names it (a retired target that is still recorded). Each runs in its own subprocess, so imports, threads and
 memory never leak from one to the next; one that crashes becomes an error row and the suite
 goes on. Exit status: 0 when every benchmark ran (missed targets included), 1 otherwise.
 """
@@ -33,6 +34,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = BENCH_DIR / "results" / "latest.json"
 _ID = re.compile(r"""^ID\s*(?::\s*str\s*)?=\s*["']([^"']+)["']""", re.MULTILINE)
 _NAME = re.compile(r"^b(\d+)_\w+\.py$")
+_FULL_ONLY = re.compile(r"^FULL_ONLY\s*(?::\s*bool\s*)?=\s*True\b", re.MULTILINE)
 
 
 def discover(directory: Path = BENCH_DIR) -> list[tuple[str, Path]]:
@@ -47,6 +49,11 @@ def discover(directory: Path = BENCH_DIR) -> list[tuple[str, Path]]:
             (int(match.group(1)), declared.group(1) if declared else f"B{match.group(1)}", path)
         )
     return [(bid, path) for _, bid, path in sorted(found)]
+
+
+def full_only(path: Path) -> bool:
+    """Whether the module declares ``FULL_ONLY = True`` (read, not imported)."""
+    return bool(_FULL_ONLY.search(path.read_text(encoding="utf-8")))
 
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -165,6 +172,11 @@ def run_suite(
     """Run the selected benchmarks one by one, print the table and write the JSON."""
     wanted = {s.strip().upper() for s in only} if only else None
     modules = [(b, p) for b, p in discover(directory) if wanted is None or b.upper() in wanted]
+    if quick and wanted is None:
+        for bid, path in modules:
+            if full_only(path):
+                print(f"[{bid}] {path.name}: full runs only (skipped)", file=sys.stderr)
+        modules = [(b, p) for b, p in modules if not full_only(p)]
     limit = timeout or (900.0 if quick else 3600.0)
     started = datetime.now(UTC)
     rows = []

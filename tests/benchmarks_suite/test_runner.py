@@ -109,3 +109,19 @@ def test_format_table_of_error_and_seconds_rows(runner) -> None:
     text = runner.format_table(rows)
     assert "1.50 s" in text and "MISSED" in text
     assert "b9_x: exit 1: Traceback" in text or "B9: exit 1: Traceback" in text
+
+
+def test_full_only_modules_stay_out_of_quick_runs(runner, fake_dir: Path, capsys) -> None:
+    (fake_dir / "b2_crash.py").write_text(CRASH_MODULE + "FULL_ONLY = True\n")
+    quick = runner.run_suite(quick=True, out=None, directory=fake_dir, timeout=60)
+    assert [r["id"] for r in quick] == ["B1", "B7"]
+    assert "full runs only" in capsys.readouterr().err
+    named = runner.run_suite(quick=True, only=["B2"], out=None, directory=fake_dir, timeout=60)
+    assert [r["id"] for r in named] == ["B2"]  # --only names it: it runs
+    full = runner.run_suite(quick=False, out=None, directory=fake_dir, timeout=60)
+    assert [r["id"] for r in full] == ["B1", "B2", "B7"]
+
+
+def test_the_retired_b3_is_full_only(runner) -> None:
+    paths = dict(runner.discover())
+    assert runner.full_only(paths["B3"]) and not runner.full_only(paths["B1"])
