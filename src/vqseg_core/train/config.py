@@ -119,6 +119,7 @@ class TrainConfig:
     seed: int = 42
     precision: str = "auto"
     name: str = "run"
+    init_from: str | None = None  # weights to start from: a file or "SET/KEY" (train/init_from)
 
     def __post_init__(self) -> None:
         require("precision", self.precision, self.precision in PRECISIONS, f"one of {PRECISIONS}")
@@ -134,6 +135,8 @@ class TrainConfig:
         """
         d = _plain(dataclasses.asdict(self))
         d["model"] = drop_opt_in_defaults(d["model"])
+        if d["init_from"] is None:  # opt-in: configs without it dump as before
+            del d["init_from"]
         return d
 
 
@@ -230,7 +233,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
     """Read a YAML config (a file, or a bundled config's name such as ``"smoke"``: see
     :mod:`~vqseg_core.train.bundled_configs`), apply overrides, resolve a relative
-    ``data.dataset`` against the file's folder (a named config: ``./configs/``)."""
+    ``data.dataset`` against the file's folder (a named config: ``./configs/``), and a relative
+    ``init_from`` weights file against the file's folder (given by an override: the working
+    directory)."""
     from vqseg_core.train.bundled_configs import resolve_config
 
     path, base = resolve_config(path)
@@ -241,6 +246,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
         raise ValueError(f"cannot read config {path}: {text}") from None
     if not isinstance(data, dict):
         raise ValueError(f"config {path} must be a mapping of sections")
+    init_in_file = data.get("init_from")
     data = apply_overrides(data, overrides or [])
     section = data.get("data")
     dataset = section.get("dataset") if isinstance(section, dict) else None
@@ -249,6 +255,14 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
         and not Path(dataset).is_absolute() and not dataset.startswith("sample:")
     ):  # fmt: skip
         section["dataset"] = str((base / dataset).resolve())
+    init = data.get("init_from")
+    # a relative weights file: from the config's folder when the file names it (like
+    # data.dataset), from the working directory when --set gives it
+    if isinstance(init, str) and Path(init).suffix in (".json", ".safetensors") and not (
+        Path(init).is_absolute()
+    ):
+        origin = base if init == init_in_file else Path.cwd()
+        data["init_from"] = str((origin / init).resolve())
     try:
         config = config_from_dict(data)
         check_config(config)

@@ -44,6 +44,7 @@ from vqseg_core.reporting import jsonable
 from vqseg_core.train import determinism, distributed, events
 from vqseg_core.train.config import TrainConfig, config_from_dict, dump_config
 from vqseg_core.train.data import Sample, SegmentationData, step_rng, step_torch_seed
+from vqseg_core.train.init_from import initialise
 from vqseg_core.train.run_guard import RunExistsError, RunLock, sigterm_interrupts
 from vqseg_core.train.validate import validate
 
@@ -282,6 +283,8 @@ def _restore(run: _Run, resume: bool, has_run: bool, allow_config_change: bool) 
         if info.is_main:  # killed before the first checkpoint: start again from scratch
             run.log_path.unlink(missing_ok=True)
         run.say(f"no checkpoint in {run.out}: starting from step 0")
+    if run.config.init_from:  # a fresh start from trained weights (fine-tuning)
+        run.say(initialise(run.model, run.config.init_from, run.config.model))
     return 0
 
 
