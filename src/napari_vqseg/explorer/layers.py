@@ -87,6 +87,7 @@ class ExplorerLayers:
         self.stacked = False
         """Whether the layers share one canvas (each model's mask in its own colour)."""
         self._painted: dict[int, tuple] = {}
+        self._gridded = False  # whether :meth:`arrange` turned napari's grid on
 
     def latents_wanted(self, keys: Sequence[str] = ()) -> bool:
         """Whether a run of the models ``keys`` should compute latent maps: some latent layer
@@ -312,6 +313,19 @@ class ExplorerLayers:
         for layer in self.all():
             self.viewer.layers.remove(layer)
 
+    def clear(self, keep: Any | None = None) -> None:
+        """Remove every explorer layer and napari's grid of side by side: nothing of another
+        image stays on screen; the user's image ``keep`` (the one chosen now) is made visible.
+        The user's other layers stay as side by side left them (hidden; the stacked mode
+        gives them their visibility back)."""
+        self.remove_all()
+        self.keys = []
+        if self._gridded:
+            self.viewer.canvas.grid.enabled = self._gridded = False
+        if keep is not None and keep in self.viewer.layers:
+            self._saved_visibility.pop(id(keep), None)
+            keep.visible = True
+
     def arrange(self, side_by_side: bool) -> None:
         """Grid mode with one panel per model (``1 x n`` up to 3, ``2 x 3`` beyond), or one
         stacked canvas."""
@@ -338,8 +352,9 @@ class ExplorerLayers:
                 lay.visible = True
                 lay.name_overlay.visible = True
             grid.stride, grid.shape, grid.enabled = plan.stride, grid_shape(len(keys)), True
+            self._gridded = True
             return
-        grid.enabled = False
+        grid.enabled = self._gridded = False
         self._spacers([], ours)
         for lay in others:
             if id(lay) in self._saved_visibility:

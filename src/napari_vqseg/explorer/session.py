@@ -336,6 +336,10 @@ class ExplorerSession:
         self.view, self.view_key = None, None
         return True
 
+    def forget_view(self) -> None:
+        """Drop the view on screen (its image is no longer the one analysed)."""
+        self.view, self.view_key = None, None
+
     def present(self, view: Any) -> Any:
         """``view`` with the current settings' reference model (no model runs)."""
         return with_reference(view, self.reference(self.settings, tuple(view.models)))

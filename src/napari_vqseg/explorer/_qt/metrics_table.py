@@ -39,6 +39,13 @@ class MetricsTable(QTableWidget):
         self.setMinimumHeight(110)
         self.values: dict[str, dict[str, float]] = {}
 
+    def empty(self) -> None:
+        """No rows, no columns, no values (nothing on screen belongs to the image chosen)."""
+        self.clear()
+        self.setRowCount(0)
+        self.setColumnCount(0)
+        self.values = {}
+
     def show_view(
         self, view: Any, legend: Mapping[str, Any] | None = None, latent: str = BOTTLENECK
     ) -> None:

@@ -41,6 +41,16 @@ class AxialView:
         self.volume = id(layer)
         self.viewer.dims.order = (2, 1, 0)
         self._orient(RADIOLOGICAL)
+        self._inside(layer)
+
+    def _inside(self, layer: Any) -> None:
+        """The slider on a slice of the volume: its middle one when the slider stands outside
+        it (another image, e.g. a 2D X-ray's pixel columns along the same world axis, stretches
+        the slider's range far past a CT's millimetres: the canvas would stay black)."""
+        axis = self.viewer.dims.ndim - 1  # the volume's last axis (napari aligns trailing axes)
+        low, high = (float(v) for v in layer.extent.world[:, -1])
+        if not low <= float(self.viewer.dims.point[axis]) <= high:
+            self.viewer.dims.set_point(axis, (low + high) / 2)
 
     def _orient(self, orientation: tuple[str, str]) -> None:
         scene = getattr(self.viewer, "scene", None)  # napari >= 0.9; .camera before

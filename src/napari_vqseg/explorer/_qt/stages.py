@@ -57,8 +57,10 @@ def on_partial(widget: Any, step: Any, layer: Any, partial: Any) -> None:
     widget.sync_legend()  # the set's class colours for the new mask
     widget.layers.show_partial(partial.model, partial.labels, layer, name, keys)
     if first:
+        from napari_vqseg.explorer._qt.stale import fit
+
         widget._arrange()
-        widget.viewer.reset_view()
+        fit(widget, layer, partial=True)  # again when every panel is in
     a, b = partial.z_range
     if getattr(partial, "preview", False):  # thin windows around the focus: not final yet
         z = step.request.focus if step.request.focus is not None else (a + b - 1) // 2

@@ -33,7 +33,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_vqseg.explorer._qt import dialogs, stages
+from napari_vqseg.explorer._qt import dialogs, stages, stale
 from napari_vqseg.explorer._qt.controls import ControlsPanel
 from napari_vqseg.explorer._qt.legend import ClassLegend
 from napari_vqseg.explorer._qt.metrics_table import MetricsTable
@@ -119,6 +119,8 @@ class RobustnessExplorer(QWidget):
         self._axial = AxialView(napari_viewer)
         self._image_notes: list[str] = []
         self._checked: tuple[tuple[int, int, bool], Any] | None = None
+        self.results_of: stale.Owner | None = None
+        """The image whose results are shown or computed (:mod:`._qt.stale`)."""
         self.controls.image.currentIndexChanged.connect(self._axial_view)
         self._axial_view()
         self.controls.side_by_side.toggled.connect(self._arrange)
@@ -195,20 +197,23 @@ class RobustnessExplorer(QWidget):
             return None
         self.replace_offer.offer(None)  # offered again below for an image that needs it
         layer = self.controls.current_image_layer()
+        gone = stale.forget_other_image(self, layer)  # before any refusal: never old results
         if layer is None:
-            self.status.setText("Choose an image layer (open an image or a sample first).")
+            self.status.setText("\n".join(["Choose an image layer (open an image or a sample "
+                                            "first).", gone]).strip())  # fmt: skip
             return None
         from napari_vqseg.explorer._qt.controls import image_fit
 
         unfit = image_fit(layer, self.controls.models.currentText())
-        if unfit is not None:
-            self.status.setText(unfit)
+        checked = self._check(layer) if unfit is None else None
+        if checked is not None:
+            self._image_notes = checked.notes
+        if checked is None or not checked.usable:
+            why = unfit if checked is None else " ".join(self._image_notes)
+            self.status.setText(f"{why}\n{gone}".strip())
             return None
-        checked = self._check(layer)
-        image, self._image_notes = checked.image, checked.notes
-        if not checked.usable:
-            self.status.setText(" ".join(self._image_notes))
-            return None
+        image = checked.image
+        self.results_of = stale.owner(layer)  # what is shown or computed from here on
         chosen = self.controls.current_gt_layer()
         gt_layer = _matching(chosen, layer)  # another shape: ignored, the session says so
         settings = self.controls.settings()
@@ -217,8 +222,8 @@ class RobustnessExplorer(QWidget):
             None if chosen is None else np.asarray(chosen.data), self.focus_slice(layer),
             self.layers.latents_wanted(self.session.chosen_keys(settings)),
         )  # fmt: skip
-        if step.message or self._image_notes:
-            self.status.setText("\n".join([*self._image_notes, step.message]).strip())
+        if step.message or self._image_notes or gone:  # a refusal or a load: what went too
+            self.status.setText("\n".join(t for t in [*self._image_notes, step.message, gone] if t))
         if step.action == "show":
             self._set_busy(self.session.busy)
             self._show(step.view, layer, gt_layer)
@@ -414,8 +419,8 @@ class RobustnessExplorer(QWidget):
             self._arrange()
             if layer in self.viewer.layers:  # napari makes a new layer active: a result layer
                 self.viewer.layers.selection.active = layer  # must not be painted by mistake
-        if not before:
-            self.viewer.reset_view()
+        if stale.fit_due(self, before):
+            stale.fit(self, layer)
         self.metrics.show_view(view, legend, settings.latent)
         state = getattr(view, "latent_state", "done")
         if state == "done":
