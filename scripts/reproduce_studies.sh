@@ -11,12 +11,15 @@
 #   ood   : the typicality references of the bundled chest set (fitted on the 99 JSRT training
 #           cases; the files shipped as pretrained/weights/chest-xray-*.ood.json) and their AUC
 #           against Montgomery/Shenzhen and 20 % Gaussian noise -> docs/results/ood/
+#   set   : the whole bundled chest-xray set (UNet, VQ-UNet, UNet + noise augmentation) under
+#           the paper's three noises at 0/10/30 % on the 51 held-out noise cases
+#           -> docs/results/chest-set/
 #   vq    : the matched VQ study, configs/studies/vq-chest128.yaml: trains every missing run
 #           (resuming; WORKERS processes side by side, default 1), evaluates each run on the 101
 #           held-out JSRT cases and on Montgomery/Shenzhen, writes docs/results/vq-study/
 # Needs `make data` (and data/jsrt128, made by seed_study_train.sh). Resumable: every vqseg-eval
 # folder is (re-run to continue). Outputs in runs/studies/ (ignored); summaries to docs/results/.
-# Usage: bash scripts/reproduce_studies.sh [ct] [brain] [seeds] [ms] [ood] [vq]   (default: all)
+# Usage: bash scripts/reproduce_studies.sh [ct] [brain] [seeds] [ms] [ood] [set] [vq]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
@@ -96,6 +99,18 @@ study_ood() {
   cp $OUT/ood/table.md $RES/ood/table.md
 }
 
+study_set() {
+  [ -f data/jsrt256/dataset.json ] || $BIN/vqseg-data prepare jsrt \
+    --source ${SHARED:-../shared/data}/jsrt_scr --size 256 --out data/jsrt256 --quiet
+  source scripts/chest_cases.sh
+  $BIN/vqseg-eval noise data/jsrt256 --set chest-xray --cases $NOISE_CASES \
+    --kinds gaussian salt_and_pepper poisson --levels 0 10 30 --draws 2 --seed 0 \
+    --device cpu --no-progress --out $OUT/chest-set/noise
+  mkdir -p $RES/chest-set
+  cp $OUT/chest-set/noise/table.md $RES/chest-set/noise_table.md
+  cp $OUT/chest-set/noise/cases.csv $RES/chest-set/noise_cases.csv
+}
+
 study_vq() {
   local spec=configs/studies/vq-chest128.yaml out=${VQ_OUT:-runs/studies/vq}
   [ -f data/jsrt128/dataset.json ] || $BIN/vqseg-data prepare jsrt \
@@ -112,7 +127,7 @@ study_vq() {
   $BIN/vqseg-study summary $spec --out $out --to $RES/vq-study
 }
 
-for study in ${@:-ct brain seeds ms ood vq}; do
+for study in ${@:-ct brain seeds ms ood set vq}; do
   echo "== $study" >&2
   time study_$study
 done

@@ -11,6 +11,7 @@ from vqseg_core.data.layouts import split_by_parity
 from vqseg_core.data.sources import PrepareRequest, prepare
 from vqseg_core.io import load_image
 from vqseg_core.metrics import dice_per_class
+from vqseg_core.models import ModelConfig
 from vqseg_core.pretrained import list_pairs, load_pair, pair_info
 from vqseg_core.pretrained.registry import WEIGHTS_DIR
 
@@ -21,8 +22,23 @@ def test_chest_xray_pair_is_bundled_and_verified() -> None:
     assert pair.classes == {1: "lungs", 2: "heart"}
     assert pair.recipe.target_shape == (256, 256)
     info = pair_info("chest-xray")
-    assert pair.sha256 == info.sha256
+    assert pair.sha256 == {k: info.sha256[k] for k in ("unet", "vqunet")}
     assert pair.models["vqunet"].quantizer.codebook.shape == (1024, 256)
+
+
+def test_chest_xray_set_holds_the_noise_augmented_unet_as_a_third_model() -> None:
+    from vqseg_core.pretrained.registry import load_set, set_info
+
+    models = load_set("chest-xray")
+    assert models.keys == ("unet", "vqunet", "unet-noise")
+    assert load_pair("chest-xray").keys == ("unet", "vqunet")  # the pair API stays a pair
+    meta = json.loads((WEIGHTS_DIR / "chest-xray-unet-noise.json").read_text(encoding="utf-8"))
+    assert meta["config"]["init_from"] == "chest-xray/unet"
+    assert "corrupt" in meta["config"]["data"]["augment"]
+    unet = json.loads((WEIGHTS_DIR / "chest-xray-unet.json").read_text(encoding="utf-8"))
+    same = [ModelConfig.from_dict(m["config"]["model"]).to_dict() for m in (meta, unet)]
+    assert same[0] == same[1]  # the bundled UNet's architecture: it starts from its weights
+    assert set_info("chest-xray").details["validation_dice"].keys() == set(models.keys)
 
 
 def test_tampered_registry_hash_is_refused(tmp_path, monkeypatch) -> None:
@@ -49,9 +65,11 @@ def test_chest_xray_pair_reaches_its_documented_held_out_dice(shared_data, tmp_p
 
     held_out = split_by_parity(read_dataset(tmp_path / "jsrt").cases)["even"]
     assert len(held_out) >= 15
-    pair = load_pair("chest-xray")
-    scores: dict[str, list[float]] = {"unet": [], "vqunet": []}
-    heart: dict[str, list[float]] = {"unet": [], "vqunet": []}
+    from vqseg_core.pretrained.registry import load_set
+
+    pair = load_set("chest-xray")  # every member of the set
+    scores: dict[str, list[float]] = {k: [] for k in pair.keys}
+    heart: dict[str, list[float]] = {k: [] for k in pair.keys}
     for case in held_out:
         image, truth = load_image(case.image), load_image(case.label).array.astype(np.uint8)
         for key, labels in pair.predict(image.array, image.spacing, device="cpu").items():
@@ -59,7 +77,7 @@ def test_chest_xray_pair_reaches_its_documented_held_out_dice(shared_data, tmp_p
             scores[key].append(d[1])
             heart[key].append(d[2])
     documented = pair_info("chest-xray").details["validation_dice"]
-    for key in ("unet", "vqunet"):
+    for key in pair.keys:
         # documented on 100 cases at 256 px; here about 20 cases on the original 1024 px grid
         assert np.mean(scores[key]) >= documented[key]["lungs"] - 0.02, key
         assert np.mean(heart[key]) >= documented[key]["heart"] - 0.03, key

@@ -87,7 +87,7 @@ def test_corrupt_weights_are_refused(reference_run: Path, tmp_path: Path) -> Non
 
 def test_bundled_names_resolve_and_unknown_ones_list_the_choices() -> None:
     assert resolve_init("chest-xray/unet") == WEIGHTS_DIR / "chest-xray-unet.json"
-    with pytest.raises(ValueError, match="set 'chest-xray' has unet, vqunet"):
+    with pytest.raises(ValueError, match="set 'chest-xray' has unet, vqunet, unet-noise"):
         resolve_init("chest-xray/nope")
     with pytest.raises(ValueError, match=r"bundled: .*chest-xray/unet"):
         resolve_init("no-such-set/unet")
