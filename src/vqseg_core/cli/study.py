@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_debug_flag(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (
-        ("status", "which runs are finished, partial or missing"),
+        ("status", "which runs are finished, archived, partial or missing"),
         ("train", "train the missing runs (resuming partial ones)"),
         ("evaluate", "per-case scores of every finished run (noise, shift, codebook usage)"),
         ("summary", "tables and figures over seeds and cases"),
@@ -67,7 +67,7 @@ def _status(spec, out: Path) -> int:
     )
     for s in states:
         print(f"{s.run.name:24s} {s.state:9s} {s.steps_done:>6d} / {steps} steps")
-    counts = {k: sum(s.state == k for s in states) for k in ("finished", "partial", "missing")}
+    counts = {k: sum(s.state == k for s in states) for k in ("finished", "archived", "partial", "missing")}
     print(", ".join(f"{v} {k}" for k, v in counts.items()))
     return 0
 

@@ -5,6 +5,8 @@ Outputs per run, in ``<out>/eval/<arm>-s<seed>/`` (resumable cell stores, as ``v
 ``noise.jsonl`` (one record per held-out case x kind x level), ``shift.jsonl`` (one per
 shift case), ``probes.json`` (the mechanism probes of :mod:`vqseg_core.evaluation.probes`
 under the study's first corruption kind) and ``codebook.json``. :mod:`vqseg_core.study.summary` reads them.
+A complete evaluation is also archived (:mod:`vqseg_core.study.archive`) when the study keeps
+an archive; a run that has only its archive (its folder gone with a machine) is skipped.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from vqseg_core.evaluation.selection import exported_selection, select_cases
 from vqseg_core.evaluation.sharding import Cell, run_cells
 from vqseg_core.evaluation.store import CellStore, cell_key
 from vqseg_core.reporting import jsonable
+from vqseg_core.study.archive import read_archive, write_archive
 from vqseg_core.study.spec import StudyRun, StudySpec
 
 __all__ = ["codebook_usage", "evaluate_run", "evaluate_study", "heldout_cases"]
@@ -127,6 +130,7 @@ def evaluate_run(
     if not usage_path.exists():
         usage = {**_tag(run), "latents": codebook_usage(models, cases)}
         usage_path.write_text(json.dumps(jsonable(usage), indent=1), encoding="utf-8")
+    write_archive(spec, run, folder)
     return folder
 
 
@@ -174,6 +178,11 @@ def _codebook_size(model: Any, name: str) -> int:
     return int(model.quantizer.codebook_size)
 
 
+def _complete(folder: Path) -> bool:
+    """Every stage of :func:`evaluate_run` is written (codebook usage is the last)."""
+    return (folder / "codebook.json").exists()
+
+
 def evaluate_study(spec: StudySpec, out: Path, *, device: str = "auto", quiet: bool = False) -> int:
     """Evaluate every finished run (resuming); returns how many runs are evaluated.
 
@@ -182,6 +191,9 @@ def evaluate_study(spec: StudySpec, out: Path, *, device: str = "auto", quiet: b
     done = 0
     for run in spec.runs(out):
         if not run.export.exists():
+            continue
+        if _complete(Path(out) / "eval" / run.name) and read_archive(spec, run) is not None:
+            done += 1
             continue
         if not quiet:
             print(f"{run.name}: evaluating", flush=True)

@@ -8,6 +8,7 @@ one block of overrides per arm, the seeds, and what to evaluate::
     seeds: [1, 2, 3, 4, 5]
     set: {data.dataset: ../../data/jsrt128, schedule.steps: 600}
     reference: unet                    # differences are taken against this arm
+    archive: ../../docs/results/vq-study/runs   # optional: a committed record per run
     arms:
       unet: {label: UNet, set: {model.kind: unet}}
       vq: {label: VQ-UNet (healthy codebook), set: {model.codebook_preset: healthy}}
@@ -19,7 +20,9 @@ one block of overrides per arm, the seeds, and what to evaluate::
       shift: [{name: montgomery_shenzhen, dataset: ../../data/montgomery_shenzhen}]
 
 Dataset paths (``data.dataset`` and ``evaluate.shift[].dataset``) are relative to the study
-file. Run ``<arm>`` of seed ``s`` lives in ``<out>/runs/<arm>-s<s>/``.
+file. Run ``<arm>`` of seed ``s`` lives in ``<out>/runs/<arm>-s<s>/``. With ``archive`` (relative
+to the study file), every evaluated run also leaves ``<archive>/<arm>-s<s>.json.gz``
+(:mod:`vqseg_core.study.archive`), and a run with an archive is not trained again.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class StudySpec:
     probe_levels: tuple[float, ...] | None = None
     shift: tuple[ShiftSet, ...] = field(default_factory=tuple)
     headline: str = "lungs"
+    archive: Path | None = None
 
     def arm(self, name: str) -> Arm:
         for arm in self.arms:
@@ -143,7 +147,8 @@ def load_study(path: str | Path) -> StudySpec:
         raise ValueError(f"cannot read study {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError(f"study {path} must be a mapping")
-    known = {"name", "base", "seeds", "set", "reference", "arms", "evaluate", "headline"}
+    known = {"name", "base", "seeds", "set", "reference", "arms", "evaluate", "headline",
+             "archive"}  # fmt: skip
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"study {path}: unknown keys {unknown}")
@@ -195,6 +200,7 @@ def load_study(path: str | Path) -> StudySpec:
         ),
         shift=shift,
         headline=str(data.get("headline", "lungs")),
+        archive=(root / str(data["archive"])).resolve() if data.get("archive") else None,
     )
     spec.arm(reference)
     return spec

@@ -9,6 +9,9 @@ Writes into ``<out>/summary/`` (and copies to ``copy_to``):
   the validation curve (plateau); HD95 and the other classes alongside.
 * ``cases_noise.csv.gz`` and ``cases_shift.csv.gz``: every per-case, per-seed score.
 * ``dice_<class>_<kind>.png``: Dice vs level per arm, with the interval as a band.
+
+Runs whose folders are gone are read from their archives (:mod:`.archive`), when the study
+keeps one: a summary can be rewritten on a machine that trained none of the runs.
 """
 
 from __future__ import annotations
@@ -43,12 +46,22 @@ SHIFT_COLUMNS = ("arm", "seed", "dataset", "domain", "case_id")
 def load_results(
     spec: StudySpec, out: Path
 ) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
-    """``(noise rows, shift rows, codebook records, probe rows)`` of every evaluated run."""
+    """``(noise rows, shift rows, codebook records, probe rows)`` of every evaluated run: from
+    its evaluation folder under ``out``, or from its archive (:mod:`.archive`) where that folder
+    is absent or incomplete."""
     from vqseg_core.evaluation.store import CellStore
+    from vqseg_core.study.archive import read_archive
 
     noise, shift, usage, probes = [], [], [], []
     for run in spec.runs(out):
         folder = Path(out) / "eval" / run.name
+        archived = None if (folder / "codebook.json").exists() else read_archive(spec, run)
+        if archived is not None:
+            noise += archived["noise"]
+            shift += archived["shift"]
+            usage.append(archived["codebook"])
+            probes += archived["probes"]
+            continue
         if (folder / "noise_rows.json").exists():
             noise += json.loads((folder / "noise_rows.json").read_text(encoding="utf-8"))
         if (folder / "shift.jsonl").exists():

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from vqseg_core.reporting import fmt
-from vqseg_core.study.spec import StudySpec
+from vqseg_core.study.spec import StudyRun, StudySpec
 from vqseg_core.study.stats import SeedCaseStat, crossed_bootstrap
 
 __all__ = ["noise_table", "plateau_table", "probes_table", "shift_table", "usage_table"]
@@ -200,16 +200,24 @@ def probes_table(spec: StudySpec, probes: Sequence[dict], metric: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _validation(spec: StudySpec, run: StudyRun) -> list[dict]:
+    """The validation records of a finished run: from its log, else from its archive."""
+    from vqseg_core.study.archive import read_archive
+
+    log = run.folder / "log.jsonl"
+    if run.export.exists() and log.exists():
+        lines = log.read_text(encoding="utf-8").splitlines()
+        return [r for r in map(json.loads, filter(str.strip, lines)) if r.get("type") == "val"]
+    archived = read_archive(spec, run)
+    return list(archived["validation"]) if archived is not None else []
+
+
 def plateau_table(spec: StudySpec, out: Path, metric: str) -> str:
     """Validation ``metric`` Dice at every validated step, mean over the seeds trained so far."""
     curves: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for run in spec.runs(out):
-        log = run.folder / "log.jsonl"
-        if not run.export.exists() or not log.exists():
-            continue
-        for line in log.read_text(encoding="utf-8").splitlines():
-            rec = json.loads(line)
-            if rec.get("type") == "val" and metric in (rec.get("dice") or {}):
+        for rec in _validation(spec, run):
+            if metric in (rec.get("dice") or {}):
                 curves[run.arm.name][int(rec["step"])].append(float(rec["dice"][metric]))
     steps = sorted({s for c in curves.values() for s in c})
     if not steps:

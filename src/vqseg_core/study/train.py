@@ -1,8 +1,9 @@
 """Train a study's missing runs, resuming unfinished ones; several workers may share the queue.
 
 Every worker walks the runs in the same order (seed by seed) and skips a run that is finished
-(its export exists) or that another live process is training (the run folder's lock), so
-``N`` workers started side by side train ``N`` runs at a time without coordination.
+(its export exists, or its archive: :mod:`.archive`) or that another live process is training
+(the run folder's lock), so ``N`` workers started side by side train ``N`` runs at a time
+without coordination.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ __all__ = ["RunState", "run_states", "train_missing"]
 
 @dataclass(frozen=True)
 class RunState:
-    """Where one run stands: ``finished``, ``partial`` (a checkpoint or log) or ``missing``."""
+    """Where one run stands: ``finished``, ``archived`` (evaluated, its record committed; the
+    run folder may be gone), ``partial`` (a checkpoint or log) or ``missing``."""
 
     run: StudyRun
     state: str
@@ -35,9 +37,15 @@ def _steps_logged(folder: Path) -> int:
 
 def run_states(spec: StudySpec, out: Path) -> list[RunState]:
     """The state of every run of the study under ``out``."""
+    from vqseg_core.study.archive import read_archive
+
     states = []
     for run in spec.runs(out):
-        if run.export.exists():
+        archived = None if run.export.exists() else read_archive(spec, run)
+        if archived is not None:
+            steps = max((int(v["step"]) for v in archived.get("validation") or ()), default=0)
+            states.append(RunState(run, "archived", steps))
+        elif run.export.exists():
             states.append(RunState(run, "finished", _steps_logged(run.folder)))
         elif (run.folder / "log.jsonl").exists():
             states.append(RunState(run, "partial", _steps_logged(run.folder)))
@@ -65,6 +73,7 @@ def train_missing(
         echo: progress messages.
         progress: each run's tqdm bars (``False``: ``logging.progress=false`` for every run).
     """
+    from vqseg_core.study.archive import read_archive
     from vqseg_core.train.config import load_config
     from vqseg_core.train.loop import train
     from vqseg_core.train.run_guard import RunExistsError
@@ -73,7 +82,7 @@ def train_missing(
     for run in spec.runs(out):
         if limit is not None and len(done) >= limit:
             break
-        if run.export.exists():
+        if run.export.exists() or read_archive(spec, run) is not None:
             continue
         quiet = [] if progress else ["logging.progress=false"]
         config = load_config(spec.base, [*spec.overrides(run), *quiet])

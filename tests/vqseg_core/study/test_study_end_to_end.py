@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from vqseg_core.cli.study import main
+from vqseg_core.study.archive import read_archive, write_archive
 from vqseg_core.study.spec import load_study
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -43,11 +45,13 @@ evaluate:
 @pytest.fixture
 def study_file(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
-    path.write_text(STUDY, encoding="utf-8")
+    path.write_text(STUDY + "archive: archive\n", encoding="utf-8")
     return path
 
 
-def test_tiny_study_trains_evaluates_and_summarises(study_file, tmp_path, monkeypatch) -> None:
+def test_tiny_study_trains_evaluates_and_summarises(
+    study_file, tmp_path, monkeypatch, capsys
+) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out, to = tmp_path / "study", tmp_path / "docs"
     assert main(["all", str(study_file), "--out", str(out), "--device", "cpu", "--to", str(to),
@@ -72,12 +76,52 @@ def test_tiny_study_trains_evaluates_and_summarises(study_file, tmp_path, monkey
     before = store.read_text(encoding="utf-8")
     assert main(["all", str(study_file), "--out", str(out), "--device", "cpu", "--quiet"]) == 0
     assert store.read_text(encoding="utf-8") == before
+    # the archive outlives the machine: with every run folder gone, nothing is trained again
+    # and the summary's tables come back the same from the committed records alone
+    archives = sorted(p.name for p in (tmp_path / "archive").iterdir())
+    assert archives == ["unet-s1.json.gz", "unet-s2.json.gz", "vq-s1.json.gz", "vq-s2.json.gz"]
+    shutil.rmtree(out)
+    assert main(["status", str(study_file), "--out", str(out)]) == 0
+    assert "0 finished, 4 archived, 0 partial, 0 missing" in capsys.readouterr().out
+    assert main(["all", str(study_file), "--out", str(out), "--device", "cpu", "--quiet",
+                 "--to", str(tmp_path / "again")]) == 0  # fmt: skip
+    assert not (out / "runs").exists()
+    again = (tmp_path / "again" / "README.md").read_text(encoding="utf-8")
+    assert _tables(again) == _tables(readme)
+    assert "| UNet | 2 |" in again and "## Validation lungs Dice" in again
+
+
+def _tables(text: str) -> list[str]:
+    """The README's table rows (the noise-scale figure needs a local run, the tables do not)."""
+    return [line for line in text.splitlines() if line.startswith("|")]
+
+
+def test_an_archive_of_other_settings_is_refused(study_file, tmp_path) -> None:
+    spec = load_study(study_file)
+    run = spec.runs(tmp_path / "out")[0]
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    for name, text in (("noise_rows.json", "[]"), ("probes.json", "[]"),
+                       ("codebook.json", "{}")):  # fmt: skip
+        (folder / name).write_text(text, encoding="utf-8")
+    path = write_archive(spec, run, folder)
+    assert path == tmp_path / "archive" / "unet-s1.json.gz"
+    assert read_archive(spec, run)["run"] == "unet-s1"
+    assert path.read_bytes() == write_archive(spec, run, folder).read_bytes()  # same bytes
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(study_file.read_text(encoding="utf-8").replace(
+        "schedule.steps: 2", "schedule.steps: 3"), encoding="utf-8")  # fmt: skip
+    with pytest.raises(ValueError, match="other settings"):
+        read_archive(load_study(changed), run)
+    (folder / "codebook.json").unlink()
+    with pytest.raises(ValueError, match="incomplete"):
+        write_archive(spec, run, folder)
 
 
 def test_status_lists_every_run(study_file, tmp_path, capsys) -> None:
     assert main(["status", str(study_file), "--out", str(tmp_path / "none")]) == 0
     text = capsys.readouterr().out
-    assert "unet-s1" in text and "vq-s2" in text and "0 finished, 0 partial, 4 missing" in text
+    assert "unet-s1" in text and "vq-s2" in text and "0 finished, 0 archived, 0 partial, 4 missing" in text
 
 
 def test_a_bad_study_file_is_a_user_error(tmp_path, capsys) -> None:
