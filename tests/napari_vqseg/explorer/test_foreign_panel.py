@@ -1,5 +1,5 @@
 """Your own model in the explorer: TorchScript and ONNX exports of the bundled chest-xray UNet,
-added with Files... to the bundled set, appear as panels 3 and 4 with the original's masks; the
+added with Files... to the bundled set, appear as the last two panels with the original's masks; the
 ONNX copy's YAML names no bottleneck: its panel has a mask and metrics, no latent map, and a
 line says why. Imported settings never load TorchScript (code)."""
 
@@ -14,6 +14,10 @@ import yaml
 
 pytestmark = pytest.mark.gui
 pytest.importorskip("onnxruntime")
+
+from vqseg_core.pretrained.registry import set_info  # noqa: E402
+
+BUNDLED = list(set_info("chest-xray").keys)  # the bundled set's models come first
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +70,18 @@ def test_exports_appear_as_panels_with_the_originals_masks(radiograph, own_model
     widget = _explorer(viewer, qtbot)
     widget.controls.set_files([str(own_models["torchscript"]), str(own_models["onnx"])])
     try:
-        qtbot.waitUntil(lambda: widget.view is not None and len(widget.view.models) == 4
+        n = len(BUNDLED) + 2
+        qtbot.waitUntil(lambda: widget.view is not None and len(widget.view.models) == n
                         and widget.view.latent_state == "done" and not widget.busy,
                         timeout=120000)  # fmt: skip  (masks come first, the latent maps after)
         view = widget.view
-        assert list(view.models) == ["unet", "vqunet", "unet-torchscript", "unet-onnx"]
+        assert list(view.models) == [*BUNDLED, "unet-torchscript", "unet-onnx"]
         layers = list(viewer.layers)
         grid = viewer.canvas.grid
         pos = {lay.name: grid.position(i, layers) for i, lay in enumerate(layers)}
-        assert pos["UNet (TorchScript) · mask"] == pos["UNet (TorchScript)"] == (0, 2)  # panel 3
+        assert pos["UNet (TorchScript) · mask"] == pos["UNet (TorchScript)"]  # its own panel
         assert pos["UNet (ONNX) · mask"] != pos["UNet (TorchScript) · mask"]
+        assert pos["UNet · mask"] not in (pos["UNet (TorchScript) · mask"], pos["UNet (ONNX) · mask"])
         original = viewer.layers["UNet · mask"].data
         for name in ("UNet (TorchScript)", "UNet (ONNX)"):
             mask = viewer.layers[f"{name} · mask"].data
@@ -85,9 +91,9 @@ def test_exports_appear_as_panels_with_the_originals_masks(radiograph, own_model
         assert "UNet (TorchScript) · latent variance" in names
         assert "UNet (ONNX) · latent variance" not in names
         assert "No latent maps for UNet (ONNX)" in widget.status.text()
-        assert widget.metrics.rowCount() == 4
-        heads = [widget.metrics.verticalHeaderItem(r).text() for r in range(4)]
-        assert heads[2:] == ["UNet (TorchScript)", "UNet (ONNX)"]
+        assert widget.metrics.rowCount() == n
+        heads = [widget.metrics.verticalHeaderItem(r).text() for r in range(n)]
+        assert heads[-2:] == ["UNet (TorchScript)", "UNet (ONNX)"]
         assert view.models["unet-onnx"].scores is not None  # metrics always
     finally:
         _close(widget, qtbot)
@@ -104,8 +110,9 @@ def test_imported_settings_never_load_torchscript(radiograph, own_models, tmp_pa
         restored = widget.import_settings(tmp_path)
         assert restored.model_files == (str(own_models["onnx"]),)
         assert "TorchScript is code" in widget.status.text()
-        qtbot.waitUntil(lambda: widget.view is not None and len(widget.view.models) == 3
+        qtbot.waitUntil(lambda: widget.view is not None
+                        and len(widget.view.models) == len(BUNDLED) + 1
                         and not widget.busy, timeout=120000)  # fmt: skip
-        assert list(widget.view.models) == ["unet", "vqunet", "unet-onnx"]
+        assert list(widget.view.models) == [*BUNDLED, "unet-onnx"]
     finally:
         _close(widget, qtbot)
