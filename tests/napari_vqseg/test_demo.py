@@ -78,7 +78,7 @@ def test_demo_compares_the_bundled_set_with_an_export(tiny_vqunet_as_chest, tmp_
     assert {"UNet · mask", "VQ-UNet · mask", "tiny-vqunet · mask", "chest-xray"} <= names
     assert summary["device"] == "cpu" and summary["grid"]["enabled"]
     assert summary["compared"][:2] == ["unet", "vqunet"] and len(summary["compared"]) == 3
-    added = summary["models"]["members"][2]
+    added = next(m for m in summary["models"]["members"] if m["name"] == "tiny-vqunet")
     assert added["name"] == "tiny-vqunet" and added["file"].endswith("tiny-vqunet.json")
     assert {row["model"] for row in summary["metrics"]} == set(summary["compared"])
     assert summary["grid"]["shape"] == [1, 3]
