@@ -8,11 +8,11 @@ noise rows, shift rows, probe rows, codebook usage and validation curve (everyth
 its export. The archive is meant to be committed next to the study's summary.
 
 A run with an archive counts as done: ``train`` does not train it again and ``summary`` reads
-the archive when the run's own evaluation folder is absent or incomplete. To redo a run,
-delete its archive file.
+the archive. To redo a run, delete its archive file.
 
 The files are written atomically with a fixed gzip time stamp and sorted keys, so that the
-same evaluation writes the same bytes.
+same evaluation writes the same bytes; scores keep six decimals. Where a run has both, its
+archive is what the summary reads, so that every machine prints the same tables.
 """
 
 from __future__ import annotations
@@ -65,6 +65,25 @@ def _validation(run: StudyRun) -> list[dict[str, Any]]:
     return records
 
 
+DIGITS = 6
+"""Decimals kept of every score (Dice in [0, 1], HD95 in mm or pixels): tables print three."""
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows as one column list and value lists (a third of the size of repeated keys)."""
+    names = sorted({k for r in rows for k in r})
+
+    def short(v: Any) -> Any:
+        return round(v, DIGITS) if isinstance(v, float) else v
+
+    return {"columns": names, "values": [[short(r.get(k)) for k in names] for r in rows]}
+
+
+def _rows(table: dict[str, Any]) -> list[dict[str, Any]]:
+    names = table["columns"]
+    return [dict(zip(names, values, strict=True)) for values in table["values"]]
+
+
 def write_archive(spec: StudySpec, run: StudyRun, folder: Path) -> Path | None:
     """Archive ``run`` from its complete evaluation ``folder``; ``None`` without an archive
     folder in the study.
@@ -94,8 +113,8 @@ def write_archive(spec: StudySpec, run: StudyRun, folder: Path) -> Path | None:
             hashlib.sha256(run.export.read_bytes()).hexdigest() if run.export.exists() else None
         ),
         "validation": _validation(run),
-        "noise": json.loads((folder / "noise_rows.json").read_text(encoding="utf-8")),
-        "shift": shift,
+        "noise": _columns(json.loads((folder / "noise_rows.json").read_text(encoding="utf-8"))),
+        "shift": _columns(shift),
         "probes": json.loads((folder / "probes.json").read_text(encoding="utf-8")),
         "codebook": json.loads((folder / "codebook.json").read_text(encoding="utf-8")),
     }
@@ -134,4 +153,5 @@ def read_archive(spec: StudySpec, run: StudyRun) -> dict[str, Any] | None:
             f"{path} was trained with other settings than the study file now gives "
             f"{run.name}; delete it to train and evaluate the run again"
         )
+    record["noise"], record["shift"] = _rows(record["noise"]), _rows(record["shift"])
     return record

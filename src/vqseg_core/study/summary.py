@@ -47,15 +47,15 @@ def load_results(
     spec: StudySpec, out: Path
 ) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
     """``(noise rows, shift rows, codebook records, probe rows)`` of every evaluated run: from
-    its evaluation folder under ``out``, or from its archive (:mod:`.archive`) where that folder
-    is absent or incomplete."""
+    its archive (:mod:`.archive`) where the study keeps one, else from its evaluation folder
+    under ``out``."""
     from vqseg_core.evaluation.store import CellStore
     from vqseg_core.study.archive import read_archive
 
     noise, shift, usage, probes = [], [], [], []
     for run in spec.runs(out):
         folder = Path(out) / "eval" / run.name
-        archived = None if (folder / "codebook.json").exists() else read_archive(spec, run)
+        archived = read_archive(spec, run)
         if archived is not None:
             noise += archived["noise"]
             shift += archived["shift"]

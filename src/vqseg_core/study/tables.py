@@ -201,15 +201,17 @@ def probes_table(spec: StudySpec, probes: Sequence[dict], metric: str) -> str:
 
 
 def _validation(spec: StudySpec, run: StudyRun) -> list[dict]:
-    """The validation records of a finished run: from its log, else from its archive."""
+    """The validation records of a finished run: from its archive, else from its log."""
     from vqseg_core.study.archive import read_archive
 
-    log = run.folder / "log.jsonl"
-    if run.export.exists() and log.exists():
-        lines = log.read_text(encoding="utf-8").splitlines()
-        return [r for r in map(json.loads, filter(str.strip, lines)) if r.get("type") == "val"]
     archived = read_archive(spec, run)
-    return list(archived["validation"]) if archived is not None else []
+    if archived is not None:
+        return list(archived["validation"])
+    log = run.folder / "log.jsonl"
+    if not run.export.exists() or not log.exists():
+        return []
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return [r for r in map(json.loads, filter(str.strip, lines)) if r.get("type") == "val"]
 
 
 def plateau_table(spec: StudySpec, out: Path, metric: str) -> str:
