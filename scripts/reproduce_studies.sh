@@ -109,6 +109,7 @@ study_set() {
   mkdir -p $RES/chest-set
   cp $OUT/chest-set/noise/table.md $RES/chest-set/noise_table.md
   cp $OUT/chest-set/noise/cases.csv $RES/chest-set/noise_cases.csv
+  $BIN/python scripts/class_tables.py $OUT/chest-set/noise > $RES/chest-set/noise_classes.md
 }
 
 study_vq() {

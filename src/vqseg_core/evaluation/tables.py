@@ -13,7 +13,12 @@ from typing import Any
 from vqseg_core import reporting
 from vqseg_core.metrics import Summary, summarize
 
-MODEL_LABELS = {"unet": "UNet", "vqunet": "VQ-UNet", "vqskip": "VQ-UNet (quantised skips)"}
+MODEL_LABELS = {
+    "unet": "UNet",
+    "vqunet": "VQ-UNet",
+    "vqskip": "VQ-UNet (quantised skips)",
+    "unet-noise": "UNet + noise aug.",  # the bundled chest set's third model (its registry name)
+}
 
 
 def model_label(key: str) -> str:
