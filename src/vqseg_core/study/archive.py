@@ -27,7 +27,7 @@ from typing import Any
 from vqseg_core.reporting import jsonable
 from vqseg_core.study.spec import StudyRun, StudySpec
 
-__all__ = ["ARCHIVE_FORMAT", "archive_file", "read_archive", "write_archive"]
+__all__ = ["ARCHIVE_FORMAT", "archive_file", "machine", "read_archive", "write_archive"]
 
 ARCHIVE_FORMAT = "vqseg-study-run/1"
 """The ``format`` of an archive file; another format is refused, not guessed at."""
@@ -38,6 +38,25 @@ def archive_file(spec: StudySpec, run: StudyRun) -> Path | None:
     if spec.archive is None:
         return None
     return spec.archive / f"{run.name}.json.gz"
+
+
+def machine() -> str:
+    """The CPU this process runs on, its logical CPU count and vector extension (float32
+    results may differ in the last bits between AVX2 and AVX-512 kernels)."""
+    import platform
+
+    cpu, flags = platform.processor() or platform.machine(), set()
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        if line.startswith("model name") and cpu == (platform.processor() or platform.machine()):
+            cpu = line.split(":", 1)[1].strip()
+        elif line.startswith("flags") and not flags:
+            flags = set(line.split(":", 1)[1].split())
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None
+    return f"{cpu}, {os.cpu_count()} logical CPUs" + (f", {simd}" if simd else "")
 
 
 def _portable(spec: StudySpec, run: StudyRun) -> list[str]:
@@ -112,6 +131,7 @@ def write_archive(spec: StudySpec, run: StudyRun, folder: Path) -> Path | None:
         "export_sha256": (
             hashlib.sha256(run.export.read_bytes()).hexdigest() if run.export.exists() else None
         ),
+        "machine": machine(),  # where it was evaluated (and, in practice, trained)
         "validation": _validation(run),
         "noise": _columns(json.loads((folder / "noise_rows.json").read_text(encoding="utf-8"))),
         "shift": _columns(shift),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import platform
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -177,18 +176,21 @@ def _plots(spec: StudySpec, rows: Sequence[dict], metric: str, folder: Path) -> 
     return paths
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
+def _machines(spec: StudySpec, out: Path) -> str:
+    """Where the evaluated runs ran: each machine with its count of runs (archives record
+    theirs; a run known only from its folder ran here)."""
+    from collections import Counter
 
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}"
+    from vqseg_core.study.archive import machine, read_archive
+
+    here, counts = machine(), Counter()
+    for run in spec.runs(out):
+        archived = read_archive(spec, run)
+        if archived is not None:
+            counts[archived.get("machine") or "not recorded"] += 1
+        elif (Path(out) / "eval" / run.name / "noise_rows.json").exists():
+            counts[here] += 1
+    return "; ".join(f"{m} ({n} run{'s' if n != 1 else ''})" for m, n in counts.most_common())
 
 
 def write_summary(spec: StudySpec, out: Path, copy_to: Path | None = None) -> Path:
@@ -220,7 +222,7 @@ def write_summary(spec: StudySpec, out: Path, copy_to: Path | None = None) -> Pa
         f"`{', '.join(sorted({str(r.get('dataset', '')) for r in noise}))}` (the arms' own "
         "validation split, never trained on); domain shift: "
         + (", ".join(f"`{s.name}`" for s in spec.shift) or "none")
-        + f". Machine: {_machine()}; float32 inference.",
+        + f". Machines (training and evaluation): {_machines(spec, out)}; float32 inference.",
         "",
         f"Intervals: 95 % crossed bootstrap over seeds and cases ({MIN_SEEDS}+ seeds; fewer: mean only); "
         "see `vqseg_core.study.stats`. Δ: the arm minus the reference arm "

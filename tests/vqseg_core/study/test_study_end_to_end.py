@@ -88,6 +88,7 @@ def test_tiny_study_trains_evaluates_and_summarises(
     assert not (out / "runs").exists()
     again = (tmp_path / "again" / "README.md").read_text(encoding="utf-8")
     assert _tables(again) == _tables(readme)
+    assert "Machines (training and evaluation): " in again and "(4 runs)" in again
     assert "| UNet | 2 |" in again and "## Validation lungs Dice" in again
 
 
@@ -107,6 +108,7 @@ def test_an_archive_of_other_settings_is_refused(study_file, tmp_path) -> None:
     path = write_archive(spec, run, folder)
     assert path == tmp_path / "archive" / "unet-s1.json.gz"
     assert read_archive(spec, run)["run"] == "unet-s1"
+    assert "logical CPUs" in read_archive(spec, run)["machine"]
     assert path.read_bytes() == write_archive(spec, run, folder).read_bytes()  # same bytes
     changed = tmp_path / "changed.yaml"
     changed.write_text(study_file.read_text(encoding="utf-8").replace(
