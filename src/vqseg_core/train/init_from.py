@@ -2,9 +2,10 @@
 
 ``init_from`` names vqseg weights (what ``vqseg-train`` exports: ``NAME.json`` beside
 ``NAME.safetensors``) or a bundled model as ``SET/KEY`` (e.g. ``chest-xray/unet``). The
-weights must be the run's own architecture: the model configs are compared field by field and
-the state dict is loaded strictly, so a mismatch is refused with the fields that differ, before
-a step is trained. Only a fresh run (step 0) is initialised this way; a resumed run continues
+weights must be the run's own architecture: the model configs are compared field by field
+(except :data:`QUANTISER_TRAINING`, how the codebook is looked up and trained) and the state
+dict is loaded strictly, so a mismatch is refused with the fields that differ, before a step
+is trained. Only a fresh run (step 0) is initialised this way; a resumed run continues
 from its own checkpoint. The weights' sha256 is checked on load (:func:`read_weights`).
 """
 
@@ -19,6 +20,13 @@ from vqseg_core.checkpoint import CheckpointError, load_state_dict_strict
 from vqseg_core.models import ModelConfig
 
 WEIGHT_SUFFIXES = (".json", ".safetensors")
+
+QUANTISER_TRAINING = (
+    "beta", "beta_on", "codebook_init", "dead_code_threshold", "cosine", "codebook_preset",
+)  # fmt: skip
+"""Model fields a fine-tune may change: how the codebook is looked up and trained, not the
+weights' shapes (e.g. a collapsed codebook revived with the cosine lookup and dead-code
+restarts). ``ema_decay`` is not among them: it adds buffers, so the state dict would differ."""
 
 
 def is_weights_path(spec: str) -> bool:
@@ -72,8 +80,12 @@ def initialise(model: torch.nn.Module, spec: str, model_config: ModelConfig) -> 
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(path, f"no usable model config for init_from ({exc})") from None
     ours = model_config.to_dict()
+    changed = [k for k in QUANTISER_TRAINING if theirs.get(k) != ours.get(k)]
+    theirs.update({k: ours.get(k) for k in changed})
     if theirs != ours:
         diff = "; ".join(_differences(theirs, ours))
         raise CheckpointError(path, f"init_from weights are another architecture ({diff})")
     load_state_dict_strict(model, state, path)
-    return f"initialised from {spec} ({meta.get('name', path.stem)}, sha256 {meta['sha256'][:12]})"
+    note = f"; quantiser settings changed: {', '.join(changed)}" if changed else ""
+    return (f"initialised from {spec} ({meta.get('name', path.stem)}, "
+            f"sha256 {meta['sha256'][:12]}){note}")  # fmt: skip

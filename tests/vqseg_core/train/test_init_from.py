@@ -72,6 +72,23 @@ def test_another_architecture_is_refused_before_training(
     ).read_text().strip()
 
 
+def test_a_fine_tune_may_change_how_the_codebook_is_used_not_its_shape(
+    reference_run: Path, tmp_path: Path
+) -> None:
+    said: list[str] = []
+    healthy = tiny_model(codebook_preset="healthy")  # cosine lookup + dead-code restarts
+    config = dataclasses.replace(
+        tiny_config(steps=1, checkpoint_every=1, val_every=1, model=healthy),
+        init_from=str(_weights(reference_run)),
+    )  # fmt: skip
+    train(config, tmp_path / "ft", data=disc_data(), device="cpu", echo=said.append)
+    line = next(m for m in said if m.startswith("initialised from"))
+    assert "quantiser settings changed: " in line and "cosine" in line
+    ema = dataclasses.replace(config, model=tiny_model(ema_decay=0.99))  # adds buffers: refused
+    with pytest.raises(CheckpointError, match=r"another architecture \(ema_decay: weights"):
+        train(ema, tmp_path / "ema", data=disc_data(), device="cpu", echo=lambda _m: None)
+
+
 def test_corrupt_weights_are_refused(reference_run: Path, tmp_path: Path) -> None:
     copy = tmp_path / "w"
     copy.mkdir()
