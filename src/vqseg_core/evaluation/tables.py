@@ -17,7 +17,8 @@ MODEL_LABELS = {
     "unet": "UNet",
     "vqunet": "VQ-UNet",
     "vqskip": "VQ-UNet (quantised skips)",
-    "unet-noise": "UNet + noise aug.",  # the bundled chest set's third model (its registry name)
+    "unet-noise": "UNet + noise aug.",  # the bundled chest set's third and fourth models
+    "vq-healthy": "VQ-UNet healthy + noise aug.",  # (their registry names)
 }
 
 

@@ -30,7 +30,7 @@ def test_chest_xray_set_holds_the_noise_augmented_unet_as_a_third_model() -> Non
     from vqseg_core.pretrained.registry import load_set, set_info
 
     models = load_set("chest-xray")
-    assert models.keys == ("unet", "vqunet", "unet-noise")
+    assert models.keys == ("unet", "vqunet", "unet-noise", "vq-healthy")
     assert load_pair("chest-xray").keys == ("unet", "vqunet")  # the pair API stays a pair
     meta = json.loads((WEIGHTS_DIR / "chest-xray-unet-noise.json").read_text(encoding="utf-8"))
     assert meta["config"]["init_from"] == "chest-xray/unet"
@@ -39,6 +39,30 @@ def test_chest_xray_set_holds_the_noise_augmented_unet_as_a_third_model() -> Non
     same = [ModelConfig.from_dict(m["config"]["model"]).to_dict() for m in (meta, unet)]
     assert same[0] == same[1]  # the bundled UNet's architecture: it starts from its weights
     assert set_info("chest-xray").details["validation_dice"].keys() == set(models.keys)
+
+
+def test_the_fourth_chest_model_is_the_vq_unet_with_a_codebook_in_use() -> None:
+    """The healthy-codebook VQ-UNet: the bundled VQ-UNet's weights and shapes, fine-tuned with
+    the cosine lookup and dead-code restarts; on the bundled radiograph it uses many codes where
+    the shipped VQ-UNet uses a handful (held-out JSRT: 732 vs 6 of 1024, registry caveats)."""
+    import torch
+
+    from vqseg_core.data.samples import sample_path
+    from vqseg_core.engine.frame import prepare as prepare_image
+    from vqseg_core.pretrained.registry import load_set
+
+    models = load_set("chest-xray", ["vqunet", "vq-healthy"])
+    meta = json.loads((WEIGHTS_DIR / "chest-xray-vq-healthy.json").read_text(encoding="utf-8"))
+    assert meta["config"]["init_from"] == "chest-xray/vqunet"
+    assert meta["config"]["model"]["codebook_preset"] == "healthy"
+    image = load_image(sample_path("chest-xray")[0])
+    used = {}
+    for member in models:
+        x = prepare_image(member.recipe, image.array, image.spacing).x
+        with torch.no_grad():
+            latents = member.model.float().encode(torch.from_numpy(np.asarray(x))[None]).latents
+        used[member.key] = int(latents["bottleneck"].indices.unique().numel())
+    assert used["vq-healthy"] >= 5 * used["vqunet"] and used["vq-healthy"] >= 30, used
 
 
 def test_tampered_registry_hash_is_refused(tmp_path, monkeypatch) -> None:
