@@ -45,16 +45,19 @@ def machine() -> str:
     results may differ in the last bits between AVX2 and AVX-512 kernels)."""
     import platform
 
-    cpu, flags = platform.processor() or platform.machine(), set()
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
         text = ""
+    cpu: str | None = None
+    flags: set[str] = set()
     for line in text.splitlines():
-        if line.startswith("model name") and cpu == (platform.processor() or platform.machine()):
-            cpu = line.split(":", 1)[1].strip()
-        elif line.startswith("flags") and not flags:
-            flags = set(line.split(":", 1)[1].split())
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "model name" and cpu is None:
+            cpu = value
+        elif key == "flags" and not flags:
+            flags = set(value.split())
+    cpu = cpu or platform.processor() or platform.machine()
     simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None
     return f"{cpu}, {os.cpu_count()} logical CPUs" + (f", {simd}" if simd else "")
 
