@@ -11,7 +11,8 @@
 #   ood   : the typicality references of the bundled chest set (fitted on the 99 JSRT training
 #           cases; the files shipped as pretrained/weights/chest-xray-*.ood.json) and their AUC
 #           against Montgomery/Shenzhen and 20 % Gaussian noise -> docs/results/ood/
-#   set   : the whole bundled chest-xray set (UNet, VQ-UNet, UNet + noise augmentation) under
+#   set   : the whole bundled chest-xray set (UNet, VQ-UNet and both fine-tuned with noise
+#           augmentation, the VQ-UNet with a healthy codebook) under
 #           the paper's three noises at 0/10/30 % on the 51 held-out noise cases
 #           -> docs/results/chest-set/
 #   vq    : the matched VQ study, configs/studies/vq-chest128.yaml: trains every missing run

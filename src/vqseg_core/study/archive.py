@@ -27,7 +27,10 @@ from typing import Any
 from vqseg_core.reporting import jsonable
 from vqseg_core.study.spec import StudyRun, StudySpec
 
-__all__ = ["ARCHIVE_FORMAT", "archive_file", "machine", "read_archive", "write_archive"]
+__all__ = [
+    "ARCHIVE_FORMAT", "archive_file", "machine", "read_archive", "validation_records",
+    "write_archive",
+]  # fmt: skip
 
 ARCHIVE_FORMAT = "vqseg-study-run/1"
 """The ``format`` of an archive file; another format is refused, not guessed at."""
@@ -74,7 +77,8 @@ def _portable(spec: StudySpec, run: StudyRun) -> list[str]:
     return items
 
 
-def _validation(run: StudyRun) -> list[dict[str, Any]]:
+def validation_records(run: StudyRun) -> list[dict[str, Any]]:
+    """The ``step`` and ``dice`` of every validation in ``run``'s training log (empty without one)."""
     log = run.folder / "log.jsonl"
     if not log.exists():
         return []
@@ -135,7 +139,7 @@ def write_archive(spec: StudySpec, run: StudyRun, folder: Path) -> Path | None:
             hashlib.sha256(run.export.read_bytes()).hexdigest() if run.export.exists() else None
         ),
         "machine": machine(),  # where it was evaluated (and, in practice, trained)
-        "validation": _validation(run),
+        "validation": validation_records(run),
         "noise": _columns(json.loads((folder / "noise_rows.json").read_text(encoding="utf-8"))),
         "shift": _columns(shift),
         "probes": json.loads((folder / "probes.json").read_text(encoding="utf-8")),

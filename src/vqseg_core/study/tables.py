@@ -4,7 +4,6 @@ usage, and the validation curve. Markdown text plus CSV-ready records."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -202,16 +201,12 @@ def probes_table(spec: StudySpec, probes: Sequence[dict], metric: str) -> str:
 
 def _validation(spec: StudySpec, run: StudyRun) -> list[dict]:
     """The validation records of a finished run: from its archive, else from its log."""
-    from vqseg_core.study.archive import read_archive
+    from vqseg_core.study.archive import read_archive, validation_records
 
     archived = read_archive(spec, run)
     if archived is not None:
         return list(archived["validation"])
-    log = run.folder / "log.jsonl"
-    if not run.export.exists() or not log.exists():
-        return []
-    lines = log.read_text(encoding="utf-8").splitlines()
-    return [r for r in map(json.loads, filter(str.strip, lines)) if r.get("type") == "val"]
+    return validation_records(run) if run.export.exists() else []
 
 
 def plateau_table(spec: StudySpec, out: Path, metric: str) -> str:
